@@ -1,0 +1,281 @@
+"""Compiled inner loops (numba): UTF-8 bytes -> shingle hashes -> MinHash, and set overlaps.
+
+Everything here works on flat numpy arrays with CSR-style ``indptr`` offsets and
+is parallel over documents only, so results never depend on the thread count.
+The Python reference of every definition lives in :mod:`dedup.shingle` and the
+tests check the two agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+U64 = np.uint64
+P1 = U64(11400714785074694791)
+P2 = U64(14029467366897019727)
+P3 = U64(1609587929392839161)
+P4 = U64(9650029242287828579)
+P5 = U64(2870177450012600261)
+MASK32 = U64(0xFFFFFFFF)
+NEWLINE = 10
+
+
+@njit(inline="always")
+def _rotl(x, r):
+    return (x << U64(r)) | (x >> U64(64 - r))
+
+
+@njit(inline="always")
+def _read(buf, p, n):
+    """Little-endian unsigned integer of n bytes at buf[p]."""
+    v = U64(0)
+    for i in range(n):
+        v |= U64(buf[p + i]) << U64(8 * i)
+    return v
+
+
+@njit(inline="always")
+def _round(acc, lane):
+    acc = acc + lane * P2
+    return _rotl(acc, 31) * P1
+
+
+@njit(inline="always")
+def _merge(acc, v):
+    acc ^= _round(U64(0), v)
+    return acc * P1 + P4
+
+
+@njit(inline="always")
+def xxh64(buf, start, length):
+    """XXH64 with seed 0 of buf[start:start+length] (equals ``xxhash.xxh64_intdigest``)."""
+    p = start
+    end = start + length
+    if length >= 32:
+        v1 = P1 + P2
+        v2 = P2
+        v3 = U64(0)
+        v4 = U64(0) - P1
+        while p + 32 <= end:
+            v1 = _round(v1, _read(buf, p, 8))
+            v2 = _round(v2, _read(buf, p + 8, 8))
+            v3 = _round(v3, _read(buf, p + 16, 8))
+            v4 = _round(v4, _read(buf, p + 24, 8))
+            p += 32
+        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+        h = _merge(h, v1)
+        h = _merge(h, v2)
+        h = _merge(h, v3)
+        h = _merge(h, v4)
+    else:
+        h = P5
+    h += U64(length)
+    while p + 8 <= end:
+        h ^= _round(U64(0), _read(buf, p, 8))
+        h = _rotl(h, 27) * P1 + P4
+        p += 8
+    if p + 4 <= end:
+        h ^= _read(buf, p, 4) * P1
+        h = _rotl(h, 23) * P2 + P3
+        p += 4
+    while p < end:
+        h ^= U64(buf[p]) * P5
+        h = _rotl(h, 11) * P1
+        p += 1
+    h ^= h >> U64(33)
+    h *= P2
+    h ^= h >> U64(29)
+    h *= P3
+    h ^= h >> U64(32)
+    return h
+
+
+@njit(inline="always")
+def fmix64(h):
+    h ^= h >> U64(33)
+    h *= U64(0xFF51AFD7ED558CCD)
+    h ^= h >> U64(33)
+    h *= U64(0xC4CEB9FE1A85EC53)
+    h ^= h >> U64(33)
+    return h
+
+
+@njit(inline="always")
+def _combine(ring, first, count, k):
+    """Shingle hash of units first..first+count-1 (ring buffer of unit hashes)."""
+    h = U64(0)
+    for j in range(first, first + count):
+        h = h * P1 + ring[j % k]
+    return fmix64(h)
+
+
+@njit(inline="always")
+def _codepoint(buf, p):
+    """(code point, byte length) of the UTF-8 sequence at buf[p]."""
+    c = np.int64(buf[p])
+    if c < 0x80:
+        return c, 1
+    if c < 0xE0:
+        return ((c & 0x1F) << 6) | (np.int64(buf[p + 1]) & 0x3F), 2
+    if c < 0xF0:
+        return ((c & 0x0F) << 12) | ((np.int64(buf[p + 1]) & 0x3F) << 6) | (np.int64(buf[p + 2]) & 0x3F), 3
+    return (((c & 0x07) << 18) | ((np.int64(buf[p + 1]) & 0x3F) << 12)
+            | ((np.int64(buf[p + 2]) & 0x3F) << 6) | (np.int64(buf[p + 3]) & 0x3F)), 4
+
+
+@njit(cache=True)
+def _shingle_one(buf, start, end, is_word, by_char, k, out_hash, out_line, w):
+    """Shingles of one document, written from out[w]; returns the new w.
+
+    Units are words (maximal runs of alphanumeric code points) or, with
+    ``by_char``, every code point. Lines (``\\n``) are paragraphs: shingles never
+    cross them, and a line with fewer than k units gives one shingle of all of them.
+    """
+    ring = np.empty(k, np.uint64)
+    line = 0
+    n = 0  # units seen on this line
+    tok = -1  # start of the current word, -1 outside a word
+    p = start
+    while p <= end:
+        if p == end:
+            c, size, boundary = NEWLINE, 1, True
+        else:
+            c, size = _codepoint(buf, p)
+            boundary = c == NEWLINE
+        if by_char:
+            if not boundary:
+                ring[n % k] = xxh64(buf, p, size)
+                n += 1
+                if n >= k:
+                    out_hash[w] = _combine(ring, n - k, k, k)
+                    out_line[w] = line
+                    w += 1
+        else:
+            word = (not boundary) and is_word[c]
+            if word and tok < 0:
+                tok = p
+            elif not word and tok >= 0:
+                ring[n % k] = xxh64(buf, tok, p - tok)
+                tok = -1
+                n += 1
+                if n >= k:
+                    out_hash[w] = _combine(ring, n - k, k, k)
+                    out_line[w] = line
+                    w += 1
+        if boundary:
+            if 0 < n < k:
+                out_hash[w] = _combine(ring, 0, n, k)
+                out_line[w] = line
+                w += 1
+            n = 0
+            line += 1
+        p += size
+    return w
+
+
+@njit(parallel=True, cache=True)
+def shingle_batch(buf, offsets, is_word, by_char, k):
+    """Shingle hashes of every document of a batch.
+
+    ``buf[offsets[i]:offsets[i+1]]`` is document i (normalised UTF-8). Returns
+    ``(hashes uint64, lines int32, indptr int64)``: document i's shingles, in text
+    order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines`` their line numbers.
+    A document never has more shingles than bytes, so each writes into its own
+    byte range of a scratch array first; no counting pass is needed.
+    """
+    n = len(offsets) - 1
+    scratch_h = np.empty(max(len(buf), 1), np.uint64)
+    scratch_l = np.empty(max(len(buf), 1), np.int32)
+    counts = np.zeros(n + 1, np.int64)
+    for i in prange(n):
+        s = offsets[i]
+        counts[i + 1] = _shingle_one(buf, s, offsets[i + 1], is_word, by_char, k, scratch_h, scratch_l, s) - s
+    indptr = np.cumsum(counts)
+    hashes = np.empty(indptr[n], np.uint64)
+    lines = np.empty(indptr[n], np.int32)
+    for i in prange(n):
+        s = offsets[i]
+        m = indptr[i + 1] - indptr[i]
+        hashes[indptr[i]:indptr[i + 1]] = scratch_h[s:s + m]
+        lines[indptr[i]:indptr[i + 1]] = scratch_l[s:s + m]
+    return hashes, lines, indptr
+
+
+@njit(inline="always")
+def fmix32(h):
+    h ^= h >> U64(16)
+    h = (h * U64(0x85EBCA6B)) & MASK32
+    h ^= h >> U64(13)
+    h = (h * U64(0xC2B2AE35)) & MASK32
+    h ^= h >> U64(16)
+    return h
+
+
+@njit(parallel=True, cache=True)
+def minhash_segments(hashes, indptr, a, b):
+    """MinHash of each segment ``hashes[indptr[i]:indptr[i+1]]``, datasketch's affine32 scheme.
+
+    The 32-bit input is the low half of each 64-bit shingle hash, pre-mixed by
+    MurmurHash3's fmix32; permutation p maps it to ``(a[p]*x + b[p]) mod 2**32``.
+    An empty segment gets the all-0xFFFFFFFF signature, as in datasketch.
+    """
+    n = len(indptr) - 1
+    num_perm = len(a)
+    out = np.full((n, num_perm), np.uint32(0xFFFFFFFF), np.uint32)
+    a32 = a.astype(np.uint32)
+    b32 = b.astype(np.uint32)
+    for i in prange(n):
+        sig = out[i]
+        for j in range(indptr[i], indptr[i + 1]):
+            x = np.uint32(fmix32(hashes[j] & MASK32))
+            for q in range(num_perm):
+                v = np.uint32(a32[q] * x + b32[q])
+                if v < sig[q]:
+                    sig[q] = v
+    return out
+
+
+@njit(parallel=True, cache=True)
+def sorted_unique_segments(hashes, indptr):
+    """Each segment sorted with duplicates removed: the exact shingle sets, CSR."""
+    n = len(indptr) - 1
+    data = hashes.copy()
+    counts = np.zeros(n + 1, np.int64)
+    for i in prange(n):
+        seg = data[indptr[i]:indptr[i + 1]]
+        seg.sort()
+        m = 0
+        for j in range(len(seg)):
+            if j == 0 or seg[j] != seg[j - 1]:
+                seg[m] = seg[j]
+                m += 1
+        counts[i + 1] = m
+    out_indptr = np.cumsum(counts)
+    out = np.empty(out_indptr[n], np.uint64)
+    for i in prange(n):
+        m = out_indptr[i + 1] - out_indptr[i]
+        out[out_indptr[i]:out_indptr[i + 1]] = data[indptr[i]:indptr[i] + m]
+    return out, out_indptr
+
+
+@njit(parallel=True, cache=True)
+def intersection_sizes(data, indptr, left, right):
+    """|S_left[i] ∩ S_right[i]| for sorted unique CSR sets, by merging."""
+    out = np.zeros(len(left), np.int64)
+    for t in prange(len(left)):
+        i, j = indptr[left[t]], indptr[right[t]]
+        ie, je = indptr[left[t] + 1], indptr[right[t] + 1]
+        c = 0
+        while i < ie and j < je:
+            x, y = data[i], data[j]
+            if x == y:
+                c += 1
+                i += 1
+                j += 1
+            elif x < y:
+                i += 1
+            else:
+                j += 1
+        out[t] = c
+    return out
