@@ -28,8 +28,9 @@ class Problem:
     message: str
     record_id: str | None = None
     skipped: bool = True  # False: the record was kept (e.g. truncated)
+    what: str = "record"  # what was skipped: "record", "file" or "rest of the file"
 
     def __str__(self) -> str:
         rid = f" (id {self.record_id!r})" if self.record_id is not None else ""
-        tail = "; record skipped" if self.skipped else ""
+        tail = f"; {self.what} skipped" if self.skipped else ""
         return f"{self.where}{rid}: {self.message}{tail}"

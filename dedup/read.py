@@ -84,8 +84,8 @@ class _Reader:
         self.seen: dict[str, str] = {}  # id -> where it was first read
 
     def problem(self, where: str, message: str, record_id: str | None = None,
-                skipped: bool = True) -> None:
-        problem = Problem(where, message, record_id, skipped)
+                skipped: bool = True, what: str = "record") -> None:
+        problem = Problem(where, message, record_id, skipped, what)
         if self.params.strict:
             raise InputError(str(problem))
         if self.on_problem is not None:
@@ -119,7 +119,7 @@ class _Reader:
         try:
             stream = open_()
         except _READ_ERRORS as e:
-            self.problem(name, _cannot_read(e))
+            self.problem(name, _cannot_read(e), what="file")
             return
         try:
             lines = iter(stream)
@@ -128,7 +128,7 @@ class _Reader:
                 try:
                     raw = next(lines, None)
                 except _READ_ERRORS as e:
-                    self.problem(name, _cannot_read(e))
+                    self.problem(name, _cannot_read(e), what="rest of the file")
                     return
                 if raw is None:
                     return
@@ -145,15 +145,16 @@ class _Reader:
             if not raw.strip():
                 continue
             where = f"{name}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
+            try:  # without the line break, so a cut-off string reads as unterminated
+                line = raw.rstrip(b"\r\n").decode("utf-8")
             except UnicodeDecodeError as e:
                 self.problem(where, _bad_utf8(e))
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                self.problem(where, f"invalid JSON: {e.msg} at column {e.colno}")
+                at = "" if e.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+                self.problem(where, f"invalid JSON: {e.msg}{at} column {e.colno}")
                 continue
             except ValueError as e:  # e.g. an integer of more than 4300 digits
                 self.problem(where, f"invalid JSON: {_one_line(str(e))}")
@@ -198,7 +199,7 @@ class _Reader:
             errors = [bad.pop(n) for n in range(first, start) if n in bad]
             if header is None:
                 if errors:
-                    self.problem(where, f"{errors[0]} in the CSV header, so the file is skipped")
+                    self.problem(where, f"{errors[0]} in the CSV header", what="file")
                     return
                 if not row:
                     continue  # blank lines before the header
@@ -206,8 +207,8 @@ class _Reader:
                 for key, option in ((self.params.id_field, "id-field"),
                                     (self.params.text_field, "text-field")):
                     if key not in header:
-                        self.problem(where, f"missing field {key!r} in the CSV header, so the file "
-                                     f"is skipped (choose another with --{option})")
+                        self.problem(where, f"missing field {key!r} in the CSV header "
+                                     f"(choose another with --{option})", what="file")
                         return
             elif errors:
                 self.problem(where, errors[0])
@@ -225,7 +226,7 @@ class _Reader:
             with opener(path, "rb") as f:
                 data = f.read()
         except _READ_ERRORS as e:
-            self.problem(path, _cannot_read(e))
+            self.problem(path, _cannot_read(e), what="file")
             return
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
@@ -248,7 +249,9 @@ class _Reader:
                     rel = os.path.relpath(full, root).replace(os.sep, "/")
                     found.append((rel, full))
         for e in errors:
-            self.problem(e.filename or root, _cannot_read(e))
+            self.problem(e.filename or root, _cannot_read(e), what="file")
+        if not found and not errors:  # e.g. a folder of .jsonl files: say so rather than read nothing
+            self.problem(root, "no *.txt files below this directory", skipped=False)
         for rel, full in sorted(found):
             yield from self._txt(full, rel[:-4])
 
