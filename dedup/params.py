@@ -12,7 +12,7 @@ from typing import Literal
 from .errors import ParameterError
 
 # Defaults measured on news_cluster (benchmarks/choose_defaults.py, README "Defaults").
-DEFAULT_K = 3
+DEFAULT_K = 2
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_NUM_PERM = 128
 DEFAULT_SEED = 1
