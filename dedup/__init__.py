@@ -1,0 +1,54 @@
+"""dedup: near-duplicate and syndication detection for news and web text.
+
+    >>> import dedup
+    >>> docs, stats = dedup.read_all(["examples/corpus.jsonl"])
+    >>> result = dedup.find(docs, dedup.Config(match=dedup.MatchParams(threshold=0.5)))
+    >>> dedup.write_report(result, "out/")
+"""
+
+from .document import Document, Problem
+from .errors import DedupError, IncompatibleSignatures, InputError, ParameterError
+from .explain import Explanation, explain
+from .minhash import SignatureSpec, from_datasketch, to_datasketch
+from .normalize import normalize
+from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, ReadParams,
+                     ShingleParams)
+from .pipeline import Cluster, Result, find
+from .read import ReadStats, read_all, read_documents
+from .report import write_kept, write_report
+from .shingle import datasketch_hashfunc, shingle_strings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Cluster",
+    "ClusterParams",
+    "Config",
+    "DedupError",
+    "Document",
+    "Explanation",
+    "IncompatibleSignatures",
+    "InputError",
+    "LSHParams",
+    "MatchParams",
+    "MinHashParams",
+    "NormalizeParams",
+    "ParameterError",
+    "Problem",
+    "ReadParams",
+    "ReadStats",
+    "Result",
+    "ShingleParams",
+    "SignatureSpec",
+    "datasketch_hashfunc",
+    "explain",
+    "find",
+    "from_datasketch",
+    "normalize",
+    "read_all",
+    "read_documents",
+    "shingle_strings",
+    "to_datasketch",
+    "write_kept",
+    "write_report",
+]
