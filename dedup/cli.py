@@ -23,8 +23,9 @@ from .document import Document
 from .errors import DedupError
 from .explain import explain as explain_pair
 from .pipeline import find as run_find
+from .pipeline import find_repeats
 from .read import read_documents
-from .report import cluster_records, write_jsonl, write_kept, write_report
+from .report import cluster_records, write_cleaned, write_jsonl, write_kept, write_repeats, write_report
 
 app = typer.Typer(help="Find near-duplicate, syndicated and repeated news text.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -115,11 +116,12 @@ def read_inputs(inputs: List[str], read: P.ReadParams, show: bool) -> tuple[list
 
 
 def _config(level: Level, unit: Unit, k: int, strip_accents: bool, num_perm: int, seed: int, threshold: float,
-            containment: Optional[float], method: Method, max_bucket: int) -> P.Config:
+            containment: Optional[float], method: Method, max_bucket: int, clean: bool = True,
+            min_words: int = 30) -> P.Config:
     return P.Config(level=level.value, normalize=P.NormalizeParams(strip_accents=strip_accents),
                     shingle=P.ShingleParams(unit=unit.value, k=k), minhash=P.MinHashParams(num_perm, seed),
                     lsh=P.LSHParams(max_bucket=max_bucket), match=P.MatchParams(threshold, containment),
-                    cluster=P.ClusterParams(method.value))
+                    cluster=P.ClusterParams(method.value), repeats=P.RepeatParams(clean=clean, min_words=min_words))
 
 
 @app.command()
@@ -137,6 +139,8 @@ def find(
     seed: int = SEED,
     max_bucket: int = typer.Option(200, help="LSH buckets larger than this link members to one representative "
                                    "instead of all pairs (reported)."),
+    clean_repeats: bool = typer.Option(True, help="Leave a document's repeated body/paragraphs out of its "
+                                       "shingles (listed in cleaned.jsonl)."),
     workers: Optional[int] = typer.Option(None, help="Threads for hashing (default: all cores)."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, title_field: str = TITLE_FIELD,
     source_field: str = SOURCE_FIELD, published_field: str = PUBLISHED_FIELD,
@@ -149,7 +153,8 @@ def find(
     show = err.is_terminal
     started = time.perf_counter()
     with _errors():
-        config = _config(level, unit, k, strip_accents, num_perm, seed, threshold, containment, cluster, max_bucket)
+        config = _config(level, unit, k, strip_accents, num_perm, seed, threshold, containment, cluster, max_bucket,
+                         clean_repeats)
         read = P.ReadParams(id_field, text_field, title_field, source_field, published_field=published_field,
                             strict=strict, max_chars=max_chars)
         if workers is not None:
@@ -183,10 +188,42 @@ def _summary(stats: dict, skipped: int, seconds: float) -> None:
             ("LSH bands x rows", f"{stats['bands']} x {stats['rows']}"), ("candidate pairs", stats["candidates"]),
             ("oversized buckets", stats["oversized_buckets"]), ("matching pairs", stats["pairs"]),
             ("clusters", stats["clusters"]), ("duplicates (not kept)", stats["duplicates"]),
+            ("cleaned of repeats", stats["cleaned"]),
             ("seconds", f"{seconds:.2f}")]
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     err.print(table)
+
+
+@app.command()
+def repeats(
+    inputs: List[str] = INPUTS,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write one JSON line per document here "
+                                       "(default: stdout)."),
+    clean: Optional[Path] = typer.Option(None, help="Write the corpus with repeats removed (JSONL)."),
+    min_words: int = typer.Option(30, help="Shortest repeated body/paragraph, in words; shorter repeats count only "
+                                  "as whole repeated lines."),
+    k: int = K, strip_accents: bool = STRIP_ACCENTS,
+    id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, strict: bool = STRICT, max_chars: int = MAX_CHARS,
+) -> None:
+    """Find text repeated inside each document: a body captured twice, paragraphs or captions pasted again.
+
+    Example: dedup repeats examples/corpus.jsonl --out repeats.jsonl --clean cleaned.jsonl
+    """
+    show = err.is_terminal
+    with _errors():
+        config = _config(Level.article, Unit.word, k, strip_accents, P.DEFAULT_NUM_PERM, P.DEFAULT_SEED,
+                         P.DEFAULT_THRESHOLD, None, Method.connected, 200, min_words=min_words)
+        docs, _ = read_inputs(inputs, P.ReadParams(id_field, text_field, strict=strict, max_chars=max_chars), show)
+        found = find_repeats(docs, config)
+        write_repeats(found, out, sys.stdout)
+        if clean is not None:
+            write_cleaned(docs, found, clean, text_field)
+    if show:
+        repeated = [r for r in found if r.repeated]
+        lines_only = sum(1 for r in found if r.repeats and not r.repeated)
+        err.print(f"{len(found):,} documents: {len(repeated):,} with a repeated body or paragraph, "
+                  f"{lines_only:,} with repeated lines only")
 
 
 @app.command()

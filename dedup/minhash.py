@@ -58,12 +58,13 @@ class SignatureSpec:
     normalize: NormalizeParams
     shingle: ShingleParams
     minhash: MinHashParams
+    clean_repeats: bool = False
     hash_version: int = HASH_VERSION
 
     def as_dict(self) -> dict:
         return {"hash_version": self.hash_version, "scheme": self.minhash.scheme, "seed": self.minhash.seed,
                 "num_perm": self.minhash.num_perm, "unit": self.shingle.unit, "k": self.shingle.k,
-                "strip_accents": self.normalize.strip_accents}
+                "strip_accents": self.normalize.strip_accents, "clean_repeats": self.clean_repeats}
 
     def require_same(self, other: "SignatureSpec") -> None:
         """Refuse to compare signatures made with different parameters."""

@@ -131,6 +131,26 @@ class MatchParams:
 
 
 @dataclass(frozen=True)
+class RepeatParams:
+    """Repeats inside a document: runs of at least ``min_words`` words whose shingles recur in
+    order (``min_similarity`` of them, gaps up to ``max_gap``); ``body`` when a run covers
+    ``body_share`` of the document. ``clean``: drop body/paragraph repeats before MinHash."""
+
+    clean: bool = True
+    min_words: int = 30
+    max_gap: int = 8
+    min_similarity: float = 0.6
+    body_share: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.min_words, int) and self.min_words >= 2, "min_words", self.min_words,
+               "an integer >= 2")
+        _check(isinstance(self.max_gap, int) and self.max_gap >= 0, "max_gap", self.max_gap, "an integer >= 0")
+        _check_fraction("min_similarity", self.min_similarity)
+        _check_fraction("body_share", self.body_share)
+
+
+@dataclass(frozen=True)
 class ClusterParams:
     """``connected``: connected components (transitive). ``star``: no chaining, every
     member matches its cluster's representative."""
@@ -152,6 +172,7 @@ class Config:
     lsh: LSHParams = field(default_factory=LSHParams)
     match: MatchParams = field(default_factory=MatchParams)
     cluster: ClusterParams = field(default_factory=ClusterParams)
+    repeats: RepeatParams = field(default_factory=RepeatParams)
 
     def __post_init__(self) -> None:
         _check(self.level in ("article", "paragraph"), "level", self.level, "'article' or 'paragraph'")

@@ -17,9 +17,11 @@ from .document import Document
 from .errors import InputError
 from .lsh import Candidates, bands_for, candidates, unique_pairs
 from .minhash import SignatureSpec
-from .normalize import split_lines
-from .params import Config
-from .sketch import Sketches, sketch
+from .normalize import normalize, split_lines
+from .params import Config, ShingleParams
+from .repeats import DocumentRepeats, describe, find_runs
+from .shingle import shingle
+from .sketch import BATCH, Sketches, sketch
 from .verify import Pairs, verify
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -43,6 +45,7 @@ class Result:
     clusters: list[Cluster]
     candidates: Candidates
     stats: dict = field(default_factory=dict)
+    cleaned: tuple[str, ...] = ()  # ids of documents whose repeated body/paragraphs were not hashed
 
     def kept(self) -> list[Document]:
         """One document per cluster (its representative) plus every unmatched document, by id."""
@@ -51,7 +54,8 @@ class Result:
 
 
 def spec_of(config: Config) -> SignatureSpec:
-    return SignatureSpec(config.normalize, config.shingle, config.minhash)
+    clean = config.repeats.clean and config.shingle.unit == "word" and config.level == "article"
+    return SignatureSpec(config.normalize, config.shingle, config.minhash, clean_repeats=clean)
 
 
 def find(documents: Iterable[Document], config: Config = Config(), progress: Progress | None = None) -> Result:
@@ -74,8 +78,10 @@ def find(documents: Iterable[Document], config: Config = Config(), progress: Pro
         "pairs": len(pairs),
         "clusters": len(clusters),
         "duplicates": sum(len(c.members) - 1 for c in clusters),
+        "cleaned": len(sketches.cleaned),
     }
-    return Result(config, docs, pairs, clusters, cands, stats)
+    cleaned = tuple(docs[i].id for i in sketches.cleaned.tolist())
+    return Result(config, docs, pairs, clusters, cands, stats, cleaned)
 
 
 def sorted_documents(documents: Iterable[Document]) -> list[Document]:
@@ -110,7 +116,8 @@ def sketch_all(docs: Sequence[Document], config: Config, progress: Progress | No
             progress("hashing", done[0], len(docs))
 
     with_paragraphs = config.match.containment is not None and config.level == "article"
-    return sketch([d.text for d in docs], spec_of(config), paragraphs=with_paragraphs, progress=tick)
+    return sketch([d.text for d in docs], spec_of(config), paragraphs=with_paragraphs, progress=tick,
+                  repeats=config.repeats)
 
 
 def candidate_pairs(sketches: Sketches, config: Config) -> Candidates:
@@ -165,3 +172,18 @@ def make_clusters(docs: Sequence[Document], pairs: Pairs, config: Config) -> lis
                 round(weakest.get(int(labels[m[0]]), 1.0), 6))
         for n, m in enumerate(multi, start=1)
     ]
+
+
+def find_repeats(documents: Iterable[Document], config: Config = Config()) -> list[DocumentRepeats]:
+    """Repeated bodies, paragraphs and lines inside each document (word shingles of size k), by id."""
+    docs = sorted_documents(documents)
+    words = ShingleParams("word", config.shingle.k if config.shingle.unit == "word" else ShingleParams().k)
+    out = []
+    for start in range(0, len(docs), BATCH):
+        batch = docs[start:start + BATCH]
+        sh = shingle([normalize(d.text, config.normalize) for d in batch], words)
+        rows, offsets = find_runs(sh, words, config.repeats)
+        for i, d in enumerate(batch):
+            lines = sh.lines[sh.indptr[i]:sh.indptr[i + 1]]
+            out.append(describe(d.id, d.text, lines, rows[offsets[i]:offsets[i + 1]], words.k))
+    return out

@@ -54,10 +54,25 @@ def write_report(result: Result, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``pairs.jsonl`` and ``clusters.jsonl`` into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"pairs": out / "pairs.jsonl", "clusters": out / "clusters.jsonl"}
+    paths = {"pairs": out / "pairs.jsonl", "clusters": out / "clusters.jsonl", "cleaned": out / "cleaned.jsonl"}
     _atomic_write(paths["pairs"], pair_records(result))
     _atomic_write(paths["clusters"], cluster_records(result))
+    _atomic_write(paths["cleaned"], ({"id": i} for i in result.cleaned))
     return paths
+
+
+def write_repeats(found: Iterable, path: str | os.PathLike | None, out: IO[str] | None = None) -> int:
+    """One JSON line per document: id, repeated_fraction, repeats."""
+    records = (r.as_dict() for r in found)
+    return _atomic_write(Path(path), records) if path is not None else write_jsonl(records, out)
+
+
+def write_cleaned(documents: Iterable, found: Iterable, path: str | os.PathLike, text_field: str = "text") -> int:
+    """The corpus with each text replaced by its cleaned text (other fields kept), in id order."""
+    cleaned = {r.id: r.cleaned for r in found}
+    records = ({**(dict(d.record) if d.record else {"id": d.id}), text_field: cleaned[d.id]}
+               for d in sorted(documents, key=lambda d: d.id))
+    return _atomic_write(Path(path), records)
 
 
 def write_kept(result: Result, path: str | os.PathLike) -> int:

@@ -9,6 +9,8 @@ import numpy as np
 
 from .minhash import SignatureSpec, signatures
 from .normalize import normalize
+from .params import RepeatParams
+from .repeats import drop_mask, find_runs
 from .shingle import Shingles, exact_sets, shingle
 
 BATCH = 2048
@@ -27,6 +29,7 @@ class Sketches:
     set_indptr: np.ndarray  # int64, n + 1
     paragraph_signatures: np.ndarray | None = None  # (m, num_perm) uint32
     paragraph_document: np.ndarray | None = None  # (m,) int64: the document of each paragraph
+    cleaned: np.ndarray | None = None  # indices of documents whose repeats were removed before hashing
 
     @property
     def sets(self) -> tuple[np.ndarray, np.ndarray]:
@@ -52,13 +55,32 @@ def paragraph_segments(sh: Shingles, min_shingles: int) -> tuple[np.ndarray, np.
     return indptr, doc[starts]
 
 
+def without_repeats(sh: Shingles, spec: SignatureSpec, repeats: RepeatParams) -> tuple[Shingles, np.ndarray]:
+    """The shingles minus those inside body/paragraph repeats, and which documents lost some."""
+    rows, offsets = find_runs(sh, spec.shingle, repeats)
+    if len(rows) == 0:
+        return sh, np.empty(0, np.int64)
+    keep = drop_mask(sh, rows, offsets)
+    doc = np.repeat(np.arange(len(sh)), np.diff(sh.indptr))
+    cleaned = np.unique(doc[~keep])
+    indptr = np.r_[0, np.cumsum(np.bincount(doc[keep], minlength=len(sh)))].astype(np.int64)
+    return Shingles(sh.hashes[keep], sh.lines[keep], indptr), cleaned
+
+
 def sketch(texts: Sequence[str], spec: SignatureSpec, paragraphs: bool = False,
-           progress: Callable[[int], None] | None = None) -> Sketches:
-    """Sketch raw texts. With ``paragraphs``, also sign every paragraph long enough to matter."""
-    sigs, data, sizes, psigs, pdocs = [], [], [np.zeros(1, np.int64)], [], []
+           progress: Callable[[int], None] | None = None, repeats: RepeatParams = RepeatParams()) -> Sketches:
+    """Sketch raw texts. With ``paragraphs``, also sign every paragraph long enough to matter.
+
+    With ``spec.clean_repeats`` (word shingles only), a document's repeated body or
+    paragraphs are dropped from its shingles first, reusing the same shingle hashes.
+    """
+    sigs, data, sizes, psigs, pdocs, cleaned = [], [], [np.zeros(1, np.int64)], [], [], []
     for start in range(0, len(texts), BATCH):
         batch = [normalize(t, spec.normalize) for t in texts[start:start + BATCH]]
         sh = shingle(batch, spec.shingle)
+        if spec.clean_repeats and spec.shingle.unit == "word":
+            sh, dropped = without_repeats(sh, spec, repeats)
+            cleaned.append(dropped + start)
         sigs.append(signatures(sh.hashes, sh.indptr, spec.minhash))
         d, ip = exact_sets(sh)
         data.append(d)
@@ -80,4 +102,5 @@ def sketch(texts: Sequence[str], spec: SignatureSpec, paragraphs: bool = False,
         set_indptr=np.cumsum(np.concatenate(sizes)),
         paragraph_signatures=(np.concatenate(psigs) if psigs else empty_sig) if paragraphs else None,
         paragraph_document=(np.concatenate(pdocs) if pdocs else np.empty(0, np.int64)) if paragraphs else None,
+        cleaned=np.concatenate(cleaned) if cleaned else np.empty(0, np.int64),
     )
