@@ -12,10 +12,11 @@ from .explain import Explanation, explain
 from .minhash import SignatureSpec, from_datasketch, to_datasketch
 from .normalize import normalize
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, ReadParams,
-                     ShingleParams)
-from .pipeline import Cluster, Result, find
+                     RepeatParams, ShingleParams)
+from .pipeline import Cluster, Result, find, find_repeats
+from .repeats import DocumentRepeats, Repeat
 from .read import ReadStats, read_all, read_documents
-from .report import write_kept, write_report
+from .report import write_cleaned, write_kept, write_repeats, write_report
 from .shingle import datasketch_hashfunc, shingle_strings
 
 __version__ = "0.1.0"
@@ -26,6 +27,7 @@ __all__ = [
     "Config",
     "DedupError",
     "Document",
+    "DocumentRepeats",
     "Explanation",
     "IncompatibleSignatures",
     "InputError",
@@ -37,18 +39,23 @@ __all__ = [
     "Problem",
     "ReadParams",
     "ReadStats",
+    "Repeat",
+    "RepeatParams",
     "Result",
     "ShingleParams",
     "SignatureSpec",
     "datasketch_hashfunc",
     "explain",
     "find",
+    "find_repeats",
     "from_datasketch",
     "normalize",
     "read_all",
     "read_documents",
     "shingle_strings",
     "to_datasketch",
+    "write_cleaned",
     "write_kept",
+    "write_repeats",
     "write_report",
 ]

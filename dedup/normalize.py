@@ -40,13 +40,16 @@ def normalize(text: str, params: NormalizeParams = NormalizeParams()) -> str:
     """The normalised text, one line per line of ``text``, each stripped of outer spaces."""
     if "\r" in text:
         text = _LINE_BREAK.sub("\n", text)
+    # Quotes first: NFKC would split U+00B4 (used as an apostrophe) into a space and an accent.
+    text = text.translate(_TABLE)
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", text).translate(_TABLE)
     text = text.casefold()
+    if not unicodedata.is_normalized("NFKC", text):  # folding can undo composition ("ß\u0301" -> "ss\u0301")
+        text = unicodedata.normalize("NFKC", text)
     if params.strip_accents:
         text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
         text = unicodedata.normalize("NFC", text)
-    text = text.translate(_TABLE)
     if "  " in text:
         text = _RUNS_OF_SPACE.sub(" ", text)
     if " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":

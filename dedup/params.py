@@ -111,10 +111,12 @@ class LSHParams:
                self.min_recall, "a number in (0, 1)")
         _check(isinstance(self.max_bucket, int) and self.max_bucket >= 2, "max_bucket", self.max_bucket,
                "an integer >= 2")
+        for name in ("bands", "rows"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name, value,
+                   "a non-negative integer (0: derive from the threshold)")
         _check((self.bands == 0) == (self.rows == 0), "bands/rows", (self.bands, self.rows),
                "both set or both 0")
-        _check(self.bands >= 0 and self.rows >= 0, "bands/rows", (self.bands, self.rows),
-               "non-negative integers")
 
 
 @dataclass(frozen=True)
