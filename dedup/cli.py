@@ -53,6 +53,8 @@ TEXT_FIELD = typer.Option("text", help="Field holding the text.", rich_help_pane
 TITLE_FIELD = typer.Option("title", help="Field holding the title.", rich_help_panel="Input")
 SOURCE_FIELD = typer.Option("source", help="Field holding the outlet.", rich_help_panel="Input")
 PUBLISHED_FIELD = typer.Option("published", help="Field holding the ISO 8601 date.", rich_help_panel="Input")
+URL_FIELD = typer.Option("url", help="Field holding the URL.", rich_help_panel="Input")
+LANG_FIELD = typer.Option("lang", help="Field holding the language code.", rich_help_panel="Input")
 STRICT = typer.Option(False, "--strict", help="Stop at the first bad record instead of skipping it.",
                       rich_help_panel="Input")
 MAX_CHARS = typer.Option(1_000_000, help="Use only this many characters of a longer text (reported).",
@@ -143,8 +145,8 @@ def find(
                                        "shingles (listed in cleaned.jsonl)."),
     workers: Optional[int] = typer.Option(None, help="Threads for hashing (default: all cores)."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, title_field: str = TITLE_FIELD,
-    source_field: str = SOURCE_FIELD, published_field: str = PUBLISHED_FIELD,
-    strict: bool = STRICT, max_chars: int = MAX_CHARS,
+    source_field: str = SOURCE_FIELD, published_field: str = PUBLISHED_FIELD, url_field: str = URL_FIELD,
+    lang_field: str = LANG_FIELD, strict: bool = STRICT, max_chars: int = MAX_CHARS,
 ) -> None:
     """Find near-duplicate articles, group them, and report pairs and clusters.
 
@@ -155,7 +157,7 @@ def find(
     with _errors():
         config = _config(level, unit, k, strip_accents, num_perm, seed, threshold, containment, cluster, max_bucket,
                          clean_repeats)
-        read = P.ReadParams(id_field, text_field, title_field, source_field, published_field=published_field,
+        read = P.ReadParams(id_field, text_field, title_field, source_field, url_field, published_field, lang_field,
                             strict=strict, max_chars=max_chars)
         if workers is not None:
             import numba
