@@ -102,15 +102,6 @@ def fmix64(h):
 
 
 @njit(inline="always")
-def _combine(ring, first, count, k):
-    """Shingle hash of units first..first+count-1 (ring buffer of unit hashes)."""
-    h = U64(0)
-    for j in range(first, first + count):
-        h = h * P1 + ring[j % k]
-    return fmix64(h)
-
-
-@njit(inline="always")
 def _codepoint(buf, p):
     """(code point, byte length) of the UTF-8 sequence at buf[p]."""
     c = np.int64(buf[p])
@@ -124,73 +115,147 @@ def _codepoint(buf, p):
             | ((np.int64(buf[p + 2]) & 0x3F) << 6) | (np.int64(buf[p + 3]) & 0x3F)), 4
 
 
+@njit(inline="always")
+def _put_utf8(out, n, cp):
+    """Append code point cp to out[n:] as UTF-8; returns the new length."""
+    if cp < 0x80:
+        out[n] = cp
+        return n + 1
+    if cp < 0x800:
+        out[n] = 0xC0 | (cp >> 6)
+        out[n + 1] = 0x80 | (cp & 0x3F)
+        return n + 2
+    if cp < 0x10000:
+        out[n] = 0xE0 | (cp >> 12)
+        out[n + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        out[n + 2] = 0x80 | (cp & 0x3F)
+        return n + 3
+    out[n] = 0xF0 | (cp >> 18)
+    out[n + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    out[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    out[n + 3] = 0x80 | (cp & 0x3F)
+    return n + 4
+
+
 @njit(cache=True)
-def _shingle_one(buf, start, end, is_word, by_char, k, out_hash, out_line, w):
-    """Shingles of one document, written from out[w]; returns the new w.
+def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
+                 out_hash, out_line, w):
+    """Shingles of one document, written from out[w]; returns the new w, or -1 (see below).
 
     Units are words (maximal runs of alphanumeric code points) or, with
-    ``by_char``, every code point. Lines (``\\n``) are paragraphs: shingles never
-    cross them, and a line with fewer than k units gives one shingle of all of them.
+    ``by_char``, every code point. Lines (``\\n``, ``\\r\\n`` or ``\\r``) are
+    paragraphs: shingles never cross them, and a line with fewer than k units
+    gives one shingle of all of them. Shingle hashes roll: for units t_0..t_{k-1},
+    H = sum t_i * P1^(k-1-i) mod 2**64 (the fold h -> h*P1 + t), updated in O(1).
+
+    With ``fold`` (raw text, word units) code points are case-folded through the
+    tables; a document holding a code point flagged ``special`` (one whose
+    folding or NFKC form a per-character rule cannot reproduce) returns -1 so the
+    caller redoes it through :func:`dedup.normalize.normalize`.
     """
-    ring = np.empty(k, np.uint64)
+    ring = np.zeros(k, np.uint64)
+    tok = np.empty(4 * (end - start) + 16, np.uint8)
+    pk = U64(1)
+    for _ in range(k - 1):
+        pk *= P1
+    limit = len(special)
     line = 0
     n = 0  # units seen on this line
-    tok = -1  # start of the current word, -1 outside a word
+    slot = 0  # ring position of the oldest unit once n >= k
+    h = U64(0)
+    tlen = 0  # bytes of the unit being built
     p = start
     while p <= end:
         if p == end:
             c, size, boundary = NEWLINE, 1, True
         else:
             c, size = _codepoint(buf, p)
-            boundary = c == NEWLINE
+            boundary = c == NEWLINE or c == 13
+            if c == 13 and p + 1 < end and buf[p + 1] == NEWLINE:
+                size = 2
+        pending = 0  # number of units completed at this code point (0, 1, or more for splitting folds)
         if by_char:
             if not boundary:
-                ring[n % k] = xxh64(buf, p, size)
-                n += 1
-                if n >= k:
-                    out_hash[w] = _combine(ring, n - k, k, k)
-                    out_line[w] = line
-                    w += 1
-        else:
-            word = (not boundary) and is_word[c]
-            if word and tok < 0:
-                tok = p
-            elif not word and tok >= 0:
-                ring[n % k] = xxh64(buf, tok, p - tok)
-                tok = -1
-                n += 1
-                if n >= k:
-                    out_hash[w] = _combine(ring, n - k, k, k)
-                    out_line[w] = line
-                    w += 1
+                tlen = _put_utf8(tok, 0, c)
+                pending = 1
+        elif boundary:
+            pending = 1 if tlen > 0 else 0
+        elif c < 0x80:
+            if is_word[c]:
+                tok[tlen] = c + 32 if (fold and 65 <= c <= 90) else c
+                tlen += 1
+            elif tlen > 0:
+                pending = 1
+        elif fold:
+            if c >= limit or special[c]:
+                return -1
+            if fold_len[c] == 0:
+                if is_word[c]:
+                    tlen = _put_utf8(tok, tlen, c)
+                elif tlen > 0:
+                    pending = 1
+            elif fold_len[c] == 255:  # normalises to non-word characters only
+                if tlen > 0:
+                    pending = 1
+            else:  # a run of word characters (checked when the tables are built)
+                for q in range(fold_start[c], fold_start[c] + fold_len[c]):
+                    tlen = _put_utf8(tok, tlen, np.int64(fold_data[q]))
+        elif is_word[c]:
+            tlen = _put_utf8(tok, tlen, c)
+        elif tlen > 0:
+            pending = 1
+        if pending:
+            t = xxh64(tok, 0, tlen)
+            tlen = 0
+            if n >= k:
+                h = (h - ring[slot] * pk) * P1 + t
+            else:
+                h = h * P1 + t
+            ring[slot] = t
+            slot = slot + 1 if slot + 1 < k else 0
+            n += 1
+            if n >= k:
+                out_hash[w] = fmix64(h)
+                out_line[w] = line
+                w += 1
         if boundary:
             if 0 < n < k:
-                out_hash[w] = _combine(ring, 0, n, k)
+                out_hash[w] = fmix64(h)
                 out_line[w] = line
                 w += 1
             n = 0
+            slot = 0
+            h = U64(0)
             line += 1
         p += size
     return w
 
 
 @njit(parallel=True, cache=True)
-def shingle_batch(buf, offsets, is_word, by_char, k):
+def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special):
     """Shingle hashes of every document of a batch.
 
-    ``buf[offsets[i]:offsets[i+1]]`` is document i (normalised UTF-8). Returns
-    ``(hashes uint64, lines int32, indptr int64)``: document i's shingles, in text
-    order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines`` their line numbers.
-    A document never has more shingles than bytes, so each writes into its own
-    byte range of a scratch array first; no counting pass is needed.
+    ``buf[offsets[i]:offsets[i+1]]`` is document i (UTF-8). Returns
+    ``(hashes uint64, lines int32, indptr int64, redo bool)``: document i's
+    shingles, in text order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines``
+    their line numbers; ``redo[i]`` marks a document left empty because it needs
+    the exact Python normalisation (only with ``fold``). A document never has
+    more shingles than bytes, so each writes into its own byte range of a
+    scratch array first; no counting pass is needed.
     """
     n = len(offsets) - 1
     scratch_h = np.empty(max(len(buf), 1), np.uint64)
     scratch_l = np.empty(max(len(buf), 1), np.int32)
     counts = np.zeros(n + 1, np.int64)
+    redo = np.zeros(n, np.bool_)
     for i in prange(n):
         s = offsets[i]
-        counts[i + 1] = _shingle_one(buf, s, offsets[i + 1], is_word, by_char, k, scratch_h, scratch_l, s) - s
+        w = _shingle_one(buf, s, offsets[i + 1], is_word, by_char, k, fold, fold_start, fold_len, fold_data,
+                         special, scratch_h, scratch_l, s)
+        if w < 0:
+            redo[i] = True
+        else:
+            counts[i + 1] = w - s
     indptr = np.cumsum(counts)
     hashes = np.empty(indptr[n], np.uint64)
     lines = np.empty(indptr[n], np.int32)
@@ -199,7 +264,7 @@ def shingle_batch(buf, offsets, is_word, by_char, k):
         m = indptr[i + 1] - indptr[i]
         hashes[indptr[i]:indptr[i + 1]] = scratch_h[s:s + m]
         lines[indptr[i]:indptr[i + 1]] = scratch_l[s:s + m]
-    return hashes, lines, indptr
+    return hashes, lines, indptr, redo
 
 
 @njit(inline="always")

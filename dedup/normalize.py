@@ -23,6 +23,7 @@ _SPACES = "\t\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\u00a0\u1680\u180e\u200b\u202f\
 _FOLD = {**{q: "'" if q in "'`\u2018\u2019\u201a\u201b\u2039\u203a\u2032\u00b4" else '"' for q in _QUOTES},
          **{d: "-" for d in _DASHES}, **{s: " " for s in _SPACES}}
 _FOLD = {c: r for c, r in _FOLD.items() if c != r}
+FOLDED = frozenset(_FOLD)  # all non-word characters that become non-word ASCII
 # A regex touching only the few characters to fold: str.translate with a dict costs
 # ~0.15 us per character on non-ASCII text, 30x more than this.
 _FOLDABLE = re.compile("[" + re.escape("".join(_FOLD)) + "]")

@@ -17,10 +17,10 @@ from .document import Document
 from .errors import InputError
 from .lsh import Candidates, bands_for, candidates, unique_pairs
 from .minhash import SignatureSpec
-from .normalize import normalize, split_lines
+from .normalize import split_lines
 from .params import Config, ShingleParams
 from .repeats import DocumentRepeats, describe, find_runs
-from .shingle import shingle
+from .shingle import shingle_texts
 from .sketch import BATCH, Sketches, sketch
 from .verify import Pairs, verify
 
@@ -181,7 +181,7 @@ def find_repeats(documents: Iterable[Document], config: Config = Config()) -> li
     out = []
     for start in range(0, len(docs), BATCH):
         batch = docs[start:start + BATCH]
-        sh = shingle([normalize(d.text, config.normalize) for d in batch], words)
+        sh = shingle_texts([d.text for d in batch], words, config.normalize)
         rows, offsets = find_runs(sh, words, config.repeats)
         for i, d in enumerate(batch):
             lines = sh.lines[sh.indptr[i]:sh.indptr[i + 1]]

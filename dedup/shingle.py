@@ -16,6 +16,7 @@ for bit, which the tests check):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Sequence
@@ -24,7 +25,8 @@ import numpy as np
 import xxhash
 
 from . import _kernels
-from .params import ShingleParams
+from .normalize import FOLDED, normalize
+from .params import NormalizeParams, ShingleParams
 
 _P1 = 11400714785074694791
 _M64 = (1 << 64) - 1
@@ -56,6 +58,66 @@ def word_table() -> np.ndarray:
     return np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=np.bool_, count=0x110000)
 
 
+FOLD_LIMIT = 0x20000  # no code point at or above this changes under case folding
+
+
+SEPARATOR = 255  # fold_len marking a character that normalises to no word characters at all
+
+
+@lru_cache(maxsize=1)
+def fold_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`dedup.normalize.normalize` makes of each code point, for word units.
+
+    ``fold_len[cp]`` is 0 (unchanged), ``SEPARATOR`` (it becomes only non-word
+    characters: quotes, dashes, NBSP, "…") or the length of its replacement
+    ``fold_data[fold_start[cp]:...]``, all word characters (case folding, NFKC:
+    "ß" -> "ss", "ﬁ" -> "fi"). ``special[cp]`` marks characters whose result
+    depends on their neighbours or mixes word and non-word characters (combining
+    marks, Hangul jamo, "½"): a document holding one is normalised in Python.
+    Built from this Python's unicodedata, the same database the reference uses.
+    """
+    is_word = word_table()
+    start = np.zeros(FOLD_LIMIT, np.int32)
+    length = np.zeros(FOLD_LIMIT, np.uint8)
+    special = np.zeros(FOLD_LIMIT, np.bool_)
+    data: list[int] = []
+
+    def unsafe(text: str) -> bool:
+        return any(unicodedata.category(x)[0] == "M" or 0x1100 <= ord(x) <= 0x11FF or 0x3130 <= ord(x) <= 0x318F
+                   for x in text)
+
+    for cp in range(0x80, FOLD_LIMIT):
+        c = chr(cp)
+        if c in FOLDED:
+            length[cp] = SEPARATOR
+            continue
+        r = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", c).casefold())
+        if r == c:
+            continue
+        if unsafe(c) or unsafe(r):
+            special[cp] = True
+        elif not any(is_word[ord(x)] for x in r):
+            length[cp] = SEPARATOR
+        elif all(is_word[ord(x)] for x in r) and len(r) < SEPARATOR:
+            start[cp], length[cp] = len(data), len(r)
+            data.extend(ord(x) for x in r)
+        else:
+            special[cp] = True
+    for cp in range(0x80, FOLD_LIMIT):  # unchanged characters next to which NFKC may compose
+        if length[cp] == 0 and not special[cp] and unsafe(chr(cp)):
+            special[cp] = True
+    return start, length, np.array(data or [0], np.int32), special
+
+
+def _kernel(buf: np.ndarray, offsets: np.ndarray, params: ShingleParams, fold: bool):
+    start, length, data, special = fold_tables() if fold else _NO_FOLD
+    return _kernels.shingle_batch(buf, offsets, word_table(), params.unit == "char", params.k, fold,
+                                  start, length, data, special)
+
+
+_NO_FOLD = (np.zeros(1, np.int32), np.zeros(1, np.uint8), np.zeros(1, np.int32), np.zeros(1, np.bool_))
+
+
 def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes of all texts, concatenated, and their offsets."""
     chunks = [t.encode("utf-8", "surrogatepass") for t in texts]
@@ -67,7 +129,44 @@ def encode(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 def shingle(normalized: Sequence[str], params: ShingleParams = ShingleParams()) -> Shingles:
     """Shingle hashes of normalised texts (see the module docstring for the definition)."""
     buf, offsets = encode(normalized)
-    hashes, lines, indptr = _kernels.shingle_batch(buf, offsets, word_table(), params.unit == "char", params.k)
+    hashes, lines, indptr, _ = _kernel(buf, offsets, params, fold=False)
+    return Shingles(hashes, lines, indptr)
+
+
+def shingle_texts(texts: Sequence[str], params: ShingleParams = ShingleParams(),
+                  normalize_params: NormalizeParams = NormalizeParams()) -> Shingles:
+    """Shingle hashes of raw texts; equal to ``shingle([normalize(t) for t in texts])``.
+
+    For word shingles the compiled loop folds case itself, so the text is only
+    encoded in Python; the rare documents it cannot fold exactly alone (see
+    :func:`fold_tables`) go through :func:`normalize` instead. Quote, dash and
+    space folding never changes words, so it is skipped on this path.
+    """
+    if params.unit != "word" or normalize_params.strip_accents:
+        return shingle([normalize(t, normalize_params) for t in texts], params)
+    buf, offsets = encode(texts)
+    hashes, lines, indptr, redo = _kernel(buf, offsets, params, fold=True)
+    fast = Shingles(hashes, lines, indptr)
+    if not redo.any():
+        return fast
+    again = np.flatnonzero(redo)
+    slow = shingle([normalize(texts[i], normalize_params) for i in again.tolist()], params)
+    return splice(fast, again, slow)
+
+
+def splice(base: Shingles, rows: np.ndarray, other: Shingles) -> Shingles:
+    """``base`` with the (empty) documents ``rows`` replaced by the documents of ``other``."""
+    counts = np.diff(base.indptr)
+    counts[rows] = np.diff(other.indptr)
+    indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    hashes = np.empty(indptr[-1], np.uint64)
+    lines = np.empty(indptr[-1], np.int32)
+    for src, docs in ((base, np.arange(len(base))), (other, rows)):
+        n = np.diff(src.indptr)
+        doc = np.repeat(docs, n)
+        within = np.arange(len(src.hashes)) - np.repeat(src.indptr[:-1], n)
+        hashes[indptr[doc] + within] = src.hashes
+        lines[indptr[doc] + within] = src.lines
     return Shingles(hashes, lines, indptr)
 
 

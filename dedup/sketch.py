@@ -8,10 +8,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .minhash import SignatureSpec, signatures
-from .normalize import normalize
 from .params import RepeatParams
 from .repeats import drop_mask, find_runs
-from .shingle import Shingles, exact_sets, shingle
+from .shingle import Shingles, exact_sets, shingle_texts
 
 BATCH = 2048
 # Paragraphs with fewer shingles than this (bylines, "Read more") do not propose
@@ -76,8 +75,8 @@ def sketch(texts: Sequence[str], spec: SignatureSpec, paragraphs: bool = False,
     """
     sigs, data, sizes, psigs, pdocs, cleaned = [], [], [np.zeros(1, np.int64)], [], [], []
     for start in range(0, len(texts), BATCH):
-        batch = [normalize(t, spec.normalize) for t in texts[start:start + BATCH]]
-        sh = shingle(batch, spec.shingle)
+        batch = texts[start:start + BATCH]
+        sh = shingle_texts(batch, spec.shingle, spec.normalize)
         if spec.clean_repeats and spec.shingle.unit == "word":
             sh, dropped = without_repeats(sh, spec, repeats)
             cleaned.append(dropped + start)
