@@ -15,12 +15,13 @@ from typing import Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import params as P
 from .document import Document
-from .errors import DedupError
+from .errors import DedupError, InputError
 from .explain import explain as explain_pair
 from .pipeline import find as run_find
 from .pipeline import find_repeats
@@ -114,6 +115,8 @@ def read_inputs(inputs: List[str], read: P.ReadParams, show: bool) -> tuple[list
             docs.append(d)
             if len(docs) % 1000 == 0:
                 bar.update(task, completed=len(docs))
+    if not docs and skipped:
+        raise InputError(f"no documents could be read ({skipped} problems reported above)")
     return docs, skipped
 
 
@@ -236,6 +239,7 @@ def explain(
     json_out: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
     unit: Unit = UNIT, k: int = K, strip_accents: bool = STRIP_ACCENTS, num_perm: int = NUM_PERM,
     seed: int = SEED,
+    clean_repeats: bool = typer.Option(True, help="Leave repeated bodies/paragraphs out, as `find` does."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, strict: bool = STRICT, max_chars: int = MAX_CHARS,
 ) -> None:
     """Show why two documents match: the figures and their shared passages side by side.
@@ -244,7 +248,7 @@ def explain(
     """
     with _errors():
         config = _config(Level.article, unit, k, strip_accents, num_perm, seed, P.DEFAULT_THRESHOLD, None,
-                         Method.connected, 200)
+                         Method.connected, 200, clean_repeats)
         read = P.ReadParams(id_field, text_field, strict=strict, max_chars=max_chars)
         wanted = {}
         for d in read_documents(inputs, read, lambda p: _say(f"warning: {p}")):
@@ -260,16 +264,16 @@ def explain(
         print(json.dumps(ex.as_dict(), ensure_ascii=False))
         return
     out = Console(highlight=False)
-    figures = Table(show_header=False, title=f"{a}  vs  {b}", title_justify="left")
+    figures = Table(show_header=False, title=f"{escape(a)}  vs  {escape(b)}", title_justify="left")
     for name in ("jaccard", "estimated_jaccard", "containment_a_in_b", "containment_b_in_a"):
         figures.add_row(name, f"{getattr(ex, name):.3f}")
     figures.add_row("shingles (a, b, shared)", f"{ex.shingles_a}, {ex.shingles_b}, {ex.shared_shingles}")
     out.print(figures)
     passages = Table(title=f"{len(ex.passages)} shared passages", show_lines=True, title_justify="left")
-    passages.add_column(a, ratio=1, overflow="fold")
-    passages.add_column(b, ratio=1, overflow="fold")
+    passages.add_column(escape(a), ratio=1, overflow="fold")
+    passages.add_column(escape(b), ratio=1, overflow="fold")
     for p in ex.passages:
-        passages.add_row(p.a_text, p.b_text)
+        passages.add_row(escape(p.a_text), escape(p.b_text))
     out.print(passages)
 
 

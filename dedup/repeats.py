@@ -6,7 +6,10 @@ order, with line numbers), so it costs no second hashing pass:
 * runs: shingle j repeats shingle j-d when their hashes are equal. A run is
   seeded at a shingle seen before, follows its diagonal d while shingles match
   (re-aligning by up to 2 positions, so inserted or deleted words do not end
-  it) and ends after ``max_gap`` unmatched shingles. A run of at least
+  it) and ends after ``max_gap`` unmatched shingles; it is also grown
+  backwards, and the nearest few earlier occurrences are tried as seeds (a
+  partial copy in between must not hide a full one). Periodic text (a body
+  pasted three times) gives one run whose source is the first period. A run of at least
   ``min_words`` words that does not overlap its source is a ``body`` repeat
   when it covers at least ``body_share`` of the document, else ``paragraph``;
 * lines: a whole line whose shingle sequence equals an earlier line's, and
@@ -27,6 +30,8 @@ from .params import RepeatParams, ShingleParams
 from .shingle import Shingles
 
 KINDS = ("body", "paragraph", "line")
+SEEDS = 4  # earlier occurrences tried as the start of a run
+MAX_SHIFT = 4  # words a copy may drift by (insertions/deletions) without ending its run
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -42,6 +47,25 @@ class Repeat:
     def as_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "source_start": self.source_start,
                 "source_end": self.source_end, "similarity": round(self.similarity, 6), "kind": self.kind}
+
+
+@njit(cache=True)
+def _follow(h, j, d, max_gap, max_shift):
+    """Follow the diagonal j-d -> j forward, re-aligning by up to max_shift; returns (last, src_last, matched)."""
+    last, src_last, matched = j, j - d, 1
+    t = j + 1
+    n = len(h)
+    while t < n and t - last <= max_gap:
+        for step in range(2 * max_shift + 1):
+            dd = d + (step + 1) // 2 * (1 if step % 2 else -1)
+            if 0 < dd <= t and h[t - dd] == h[t]:
+                d = dd
+                last = t
+                src_last = t - dd
+                matched += 1
+                break
+        t += 1
+    return last, src_last, matched
 
 
 @njit(cache=True)
@@ -61,28 +85,28 @@ def _runs_one(h, lines, k, min_words, max_gap, min_sim, body_share, out, w):
         if prev[j] < 0:
             j += 1
             continue
-        d = j - prev[j]
-        start, last, matched, src_start = j, j, 1, prev[j]
-        src_last = prev[j]
-        t = j + 1
-        while t < n and t - last <= max_gap:
-            for delta in (0, -1, 1, -2, 2):
-                dd = d + delta
-                if 0 < dd <= t and h[t - dd] == h[t]:
-                    d = dd
-                    last = t
-                    src_last = t - dd
-                    matched += 1
-                    break
-            t += 1
-        span = last - start + 1
-        words = span + (k - 1) * (lines[last] - lines[start] + 1)
-        if words >= min_words and src_last < start and matched >= min_sim * span:
-            out[w, 0], out[w, 1], out[w, 2], out[w, 3], out[w, 4] = start, last, src_start, src_last, matched
-            out[w, 5] = 0 if span >= body_share * n else 1
+        best_span, bs, bl, bd, bsl, bm = 0, 0, 0, 0, 0, 0
+        cand, tries = prev[j], 0
+        while cand >= 0 and tries < SEEDS:  # the nearest earlier copy may be a partial one
+            d = j - cand
+            last, src_last, matched = _follow(h, j, d, max_gap, MAX_SHIFT)
+            s = j
+            while s - 1 - d >= 0 and not covered[s - 1] and h[s - 1] == h[s - 1 - d]:
+                s -= 1
+                matched += 1
+            if last - s + 1 > best_span:
+                best_span, bs, bl, bd, bsl, bm = last - s + 1, s, last, d, src_last, matched
+            cand = prev[cand]
+            tries += 1
+        words = best_span + (k - 1) * (lines[bl] - lines[bs] + 1)
+        if words >= min_words and bm >= min_sim * best_span:
+            src_start = bs - bd
+            src_end = bsl if bsl < bs else bs - 1  # periodic text (A A A): the source is one period
+            out[w, 0], out[w, 1], out[w, 2], out[w, 3], out[w, 4] = bs, bl, src_start, src_end, bm
+            out[w, 5] = 0 if best_span >= body_share * n else 1
             w += 1
-            covered[start:last + 1] = True
-            j = last + 1
+            covered[bs:bl + 1] = True
+            j = bl + 1
         else:
             j += 1
     # whole lines equal to an earlier line
@@ -201,9 +225,9 @@ def repeated_fraction(text: str, repeats: list[Repeat]) -> float:
 def clean(text: str, repeats: list[Repeat]) -> str:
     """The text without its repeats (the first occurrence stays), blank lines tidied."""
     parts, last = [], 0
-    for r in repeats:
-        if r.start >= last:
-            parts.append(text[last:r.start])
+    for r in sorted(repeats, key=lambda r: r.start):
+        if r.end > last:  # remove the union of overlapping repeats
+            parts.append(text[last:max(r.start, last)])
             last = r.end
     parts.append(text[last:])
     out = "".join(parts)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import IO, Iterable
 
 from .pipeline import Result
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _line(obj: dict) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")) + "\n"
+    line = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    if _SURROGATE.search(line):  # a lone "\ud83d" escape read from the input: write it back escaped
+        line = json.dumps(obj, ensure_ascii=True, separators=(", ", ": "))
+    return line + "\n"
 
 
 def pair_records(result: Result) -> Iterable[dict]:
@@ -44,9 +51,12 @@ def write_jsonl(records: Iterable[dict], out: IO[str]) -> int:
 def _atomic_write(path: Path, records: Iterable[dict]) -> int:
     """Write to a temporary file and rename, so a crash never leaves half a file."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        n = write_jsonl(records, f)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            n = write_jsonl(records, f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return n
 
 
