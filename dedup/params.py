@@ -27,6 +27,10 @@ def _check(ok: bool, name: str, value: object, expected: str) -> None:
         raise ParameterError(f"{name}={value!r} is invalid: expected {expected}")
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_fraction(name: str, value: float, *, open_low: bool = True) -> None:
     ok = isinstance(value, (int, float)) and (0 < value <= 1 if open_low else 0 <= value <= 1)
     _check(ok, name, value, "a number in (0, 1]" if open_low else "a number in [0, 1]")
@@ -47,7 +51,7 @@ class ReadParams:
     max_chars: int = 1_000_000
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.max_chars, int) and self.max_chars > 0, "max_chars", self.max_chars,
+        _check(_is_int(self.max_chars) and self.max_chars > 0, "max_chars", self.max_chars,
                "a positive integer")
         for name in ("id_field", "text_field"):
             value = getattr(self, name)
@@ -74,7 +78,7 @@ class ShingleParams:
 
     def __post_init__(self) -> None:
         _check(self.unit in ("word", "char"), "unit", self.unit, "'word' or 'char'")
-        _check(isinstance(self.k, int) and 1 <= self.k <= 64, "k", self.k, "an integer from 1 to 64")
+        _check(_is_int(self.k) and 1 <= self.k <= 64, "k", self.k, "an integer from 1 to 64")
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,9 @@ class MinHashParams:
     scheme: Literal["affine32"] = "affine32"
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.num_perm, int) and 1 <= self.num_perm <= 4096, "num_perm", self.num_perm,
+        _check(_is_int(self.num_perm) and 1 <= self.num_perm <= 4096, "num_perm", self.num_perm,
                "an integer from 1 to 4096")
-        _check(isinstance(self.seed, int) and 0 <= self.seed < 2**32, "seed", self.seed,
+        _check(_is_int(self.seed) and 0 <= self.seed < 2**32, "seed", self.seed,
                "an integer from 0 to 2**32 - 1")
         _check(self.scheme == "affine32", "scheme", self.scheme, "'affine32' (datasketch >= 2.0 default)")
 
@@ -109,11 +113,11 @@ class LSHParams:
     def __post_init__(self) -> None:
         _check(isinstance(self.min_recall, (int, float)) and 0 < self.min_recall < 1, "min_recall",
                self.min_recall, "a number in (0, 1)")
-        _check(isinstance(self.max_bucket, int) and self.max_bucket >= 2, "max_bucket", self.max_bucket,
+        _check(_is_int(self.max_bucket) and self.max_bucket >= 2, "max_bucket", self.max_bucket,
                "an integer >= 2")
         for name in ("bands", "rows"):
             value = getattr(self, name)
-            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name, value,
+            _check(_is_int(value) and value >= 0, name, value,
                    "a non-negative integer (0: derive from the threshold)")
         _check((self.bands == 0) == (self.rows == 0), "bands/rows", (self.bands, self.rows),
                "both set or both 0")
@@ -145,9 +149,9 @@ class RepeatParams:
     body_share: float = 0.3
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.min_words, int) and self.min_words >= 2, "min_words", self.min_words,
+        _check(_is_int(self.min_words) and self.min_words >= 2, "min_words", self.min_words,
                "an integer >= 2")
-        _check(isinstance(self.max_gap, int) and self.max_gap >= 0, "max_gap", self.max_gap, "an integer >= 0")
+        _check(_is_int(self.max_gap) and self.max_gap >= 0, "max_gap", self.max_gap, "an integer >= 0")
         _check_fraction("min_similarity", self.min_similarity)
         _check_fraction("body_share", self.body_share)
 
