@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from ._kernels import U64
+
 from .normalize import split_lines
 from .params import RepeatParams, ShingleParams
 from .shingle import Shingles
@@ -69,16 +71,34 @@ def _follow(h, j, d, max_gap, max_shift):
 
 
 @njit(cache=True)
+def _previous(h):
+    """prev[t]: the last position before t holding the same hash, or -1 (open addressing;
+    the hashes are fmix64 outputs, so their low bits index the table well)."""
+    n = len(h)
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = U64(size - 1)
+    keys = np.empty(size, np.uint64)
+    where = np.full(size, -1, np.int64)
+    prev = np.full(n, -1, np.int64)
+    for t in range(n):
+        slot = np.int64(h[t] & mask)
+        while where[slot] >= 0 and keys[slot] != h[t]:
+            slot = (slot + 1) & (size - 1)
+        prev[t] = where[slot]
+        keys[slot] = h[t]
+        where[slot] = t
+    return prev
+
+
+@njit(cache=True)
 def _runs_one(h, lines, k, min_words, max_gap, min_sim, body_share, out, w):
     """Repeats of one document's shingles ``h``: rows (start, end, src_start, src_end, matched, kind)."""
     n = len(h)
     if n < 2:
         return w
-    order = np.argsort(h, kind="mergesort")
-    prev = np.full(n, -1, np.int64)
-    for t in range(1, n):
-        if h[order[t]] == h[order[t - 1]]:
-            prev[order[t]] = order[t - 1]
+    prev = _previous(h)
     covered = np.zeros(n, np.bool_)
     j = 0
     while j < n:
@@ -103,7 +123,8 @@ def _runs_one(h, lines, k, min_words, max_gap, min_sim, body_share, out, w):
             src_start = bs - bd
             src_end = bsl if bsl < bs else bs - 1  # periodic text (A A A): the source is one period
             out[w, 0], out[w, 1], out[w, 2], out[w, 3], out[w, 4] = bs, bl, src_start, src_end, bm
-            out[w, 5] = 0 if best_span >= body_share * n else 1
+            period = min(best_span, bd)  # a run pasted several times is judged by one copy
+            out[w, 5] = 0 if period >= body_share * n else 1
             w += 1
             covered[bs:bl + 1] = True
             j = bl + 1
@@ -164,27 +185,22 @@ def drop_mask(sh: Shingles, rows: np.ndarray, offsets: np.ndarray) -> np.ndarray
 
 # ---- from shingle positions back to characters of the original text ----
 
-def _token_spans(text: str) -> list[list[tuple[int, int]]]:
-    """Character spans of the words of each original line."""
-    return [[(m.start(), m.end()) for m in _WORD.finditer(text, s, e)] for s, e in split_lines(text)]
-
-
-def _shingle_chars(text: str, lines: np.ndarray, k: int) -> np.ndarray:
-    """(start, end) in ``text`` of each shingle (word units), line by line in text order."""
-    tokens = _token_spans(text)
-    line_spans = split_lines(text)
-    out = np.empty((len(lines), 2), np.int64)
-    pos = 0
-    while pos < len(lines):
+def _shingle_chars(text: str, lines: np.ndarray, k: int, positions: list[int]) -> dict[int, tuple[int, int]]:
+    """(start, end) in ``text`` of the shingles at ``positions`` (word units, text order)."""
+    spans = split_lines(text)
+    tokens: dict[int, list[tuple[int, int]]] = {}
+    out = {}
+    for pos in positions:
         ln = int(lines[pos])
-        count = int(np.searchsorted(lines, ln, side="right")) - pos
-        toks = tokens[ln] if ln < len(tokens) else []
-        for q in range(count):
-            if len(toks) >= q + 1:
-                out[pos + q] = (toks[q][0], toks[min(q + k, len(toks)) - 1][1])
-            else:  # tokenisation of the original disagrees (rare NFKC cases): fall back to the line
-                out[pos + q] = line_spans[ln]
-        pos += count
+        first = int(np.searchsorted(lines, ln, side="left"))  # the line's first shingle
+        if ln not in tokens:
+            s, e = spans[ln] if ln < len(spans) else (len(text), len(text))
+            tokens[ln] = [(m.start(), m.end()) for m in _WORD.finditer(text, s, e)]
+        toks, q = tokens[ln], pos - first
+        if q < len(toks):
+            out[pos] = (toks[q][0], toks[min(q + k, len(toks)) - 1][1])
+        else:  # the original's words disagree with the normalised ones (rare NFKC cases): whole line
+            out[pos] = spans[ln] if ln < len(spans) else (len(text), len(text))
     return out
 
 
@@ -202,11 +218,12 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
 
 def to_repeats(text: str, lines: np.ndarray, rows: np.ndarray, k: int) -> list[Repeat]:
     """Character-level repeats of one document from its kernel rows (only called when there are any)."""
-    chars = _shingle_chars(text, lines, k)
+    rows = rows.tolist()
+    chars = _shingle_chars(text, lines, k, sorted({p for r in rows for p in r[:4]}))
     out = []
-    for start, end, src_start, src_end, matched, kind in rows.tolist():
-        s, e = _widen(text, int(chars[start, 0]), int(chars[end, 1]))
-        ss, se = _widen(text, int(chars[src_start, 0]), int(chars[src_end, 1]))
+    for start, end, src_start, src_end, matched, kind in rows:
+        s, e = _widen(text, chars[start][0], chars[end][1])
+        ss, se = _widen(text, chars[src_start][0], chars[src_end][1])
         out.append(Repeat(s, e, ss, se, matched / (end - start + 1), KINDS[kind]))
     return sorted(out, key=lambda r: r.start)
 
