@@ -6,13 +6,21 @@
     >>> dedup.write_report(result, "out/")
 """
 
-from .document import Document, Problem
+import os as _os
+
+# numba's OpenMP threads otherwise spin between parallel calls, which makes every small
+# call (one query, one incoming article) cost milliseconds on a busy machine.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .document import Document, Problem  # noqa: E402
 from .errors import DedupError, IncompatibleSignatures, InputError, ParameterError
 from .explain import Explanation, explain
 from .minhash import SignatureSpec, from_datasketch, to_datasketch
 from .normalize import normalize
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, ReadParams,
                      RepeatParams, ShingleParams)
+from .index import Index
+from .index_sqlite import IndexFileError
 from .pipeline import Cluster, Result, find, find_repeats
 from .repeats import DocumentRepeats, Repeat
 from .read import ReadStats, read_all, read_documents
@@ -30,6 +38,8 @@ __all__ = [
     "DocumentRepeats",
     "Explanation",
     "IncompatibleSignatures",
+    "Index",
+    "IndexFileError",
     "InputError",
     "LSHParams",
     "MatchParams",

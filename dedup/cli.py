@@ -6,6 +6,7 @@ shown only when stderr is a terminal, so piped runs stay quiet.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -90,6 +91,9 @@ def _errors() -> Iterator[None]:
         _fail(str(e))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1)
     except OSError as e:
         _fail(f"{getattr(e, 'filename', '') or ''}: {e.strerror or e}".lstrip(": "))
 
@@ -279,3 +283,8 @@ def explain(
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+from .cli_index import app as _index_app  # noqa: E402  (sub-commands need the helpers above)
+
+app.add_typer(_index_app, name="index")

@@ -1,0 +1,440 @@
+"""The persistent index (dedup/index.py): incremental == batch, errors, clusters, crashes, concurrent readers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# numba's OpenMP workers spin after each parallel kernel by default; on a busy machine (more runnable threads
+# than cores) every small kernel call then waits up to ~100 ms for a core. Passive waiting makes the many small
+# batches of these tests (and of incremental use in general) fast. Must be set before the first kernel runs;
+# subprocesses below get it explicitly.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import dedup  # noqa: E402
+from dedup import Config, Document, IncompatibleSignatures, LSHParams, MatchParams  # noqa: E402
+from dedup.errors import DedupError  # noqa: E402
+from dedup.index import Index, IndexFileError  # noqa: E402
+from dedup.index_sqlite import FORMAT_VERSION  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generate import generate  # noqa: E402
+
+CONTAINMENT = Config(match=MatchParams(0.5, 0.8))
+
+
+def example_docs() -> list[Document]:
+    docs, _ = dedup.read_all([str(REPO / "examples" / "corpus.jsonl")])
+    return docs
+
+
+def _variant(rng: random.Random, text: str, rate: float) -> str:
+    words = text.split(" ")
+    return " ".join(w for w in words if rng.random() > rate)
+
+
+def near_duplicates(n: int = 300, seed: int = 3) -> list[Document]:
+    """Generated articles (10% syndicated copies) plus 1-3 extra edited variants of every fifth one: chains."""
+    rng = random.Random(seed)
+    out = []
+    for r in generate(n, seed=seed, words=120):
+        out.append(Document(r["id"], r["text"], source=r["source"], published=r["published"]))
+        if int(r["id"][3:]) % 5 == 0:
+            for v in range(rng.randint(1, 3)):
+                out.append(Document(f"{r['id']}-v{v}", _variant(rng, r["text"], rng.uniform(0.05, 0.3)),
+                                    published=None if v == 0 else r["published"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated() -> list[Document]:
+    return near_duplicates()
+
+
+@pytest.fixture(scope="module")
+def larger(generated) -> list[Document]:
+    """Enough documents that an add in small batches takes a few seconds (for kills and concurrent readers)."""
+    extra = [Document(r["id"].replace("doc", "big"), r["text"], source=r["source"], published=r["published"])
+             for r in generate(1000, seed=4, words=120)]
+    return generated + extra
+
+
+def batch_files(docs, config, out: Path) -> dict[str, bytes]:
+    dedup.write_report(dedup.find(docs, config), out)
+    return {f: (out / f).read_bytes() for f in ("pairs.jsonl", "clusters.jsonl", "cleaned.jsonl")}
+
+
+def index_files(ix: Index, out: Path, cap: bool = True) -> dict[str, bytes]:
+    ix.export(out, cap=cap)
+    return {f: (out / f).read_bytes() for f in ("pairs.jsonl", "clusters.jsonl", "cleaned.jsonl")}
+
+
+def add_in_parts(ix: Index, docs, parts: int = 10, seed: int = 0, batch_size: int = 7):
+    docs = list(docs)
+    random.Random(seed).shuffle(docs)
+    for p in range(parts):
+        ix.add(docs[p::parts], batch_size=batch_size)
+
+
+# -- incremental == batch ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config", [Config(), CONTAINMENT, Config(cluster=dedup.ClusterParams("star"))],
+                         ids=["default", "containment", "star"])
+def test_examples_in_ten_parts_equal_find(tmp_path, config):
+    docs = example_docs()
+    want = batch_files(docs, config, tmp_path / "batch")
+    assert want["pairs.jsonl"] and want["clusters.jsonl"]
+    with Index.open(tmp_path / "ix.dedup", config) as ix:
+        add_in_parts(ix, docs)
+        assert index_files(ix, tmp_path / "inc") == want
+        assert ix.check() == []
+
+
+@pytest.mark.parametrize("config", [Config(), CONTAINMENT], ids=["default", "containment"])
+def test_generated_near_duplicates_in_ten_parts_equal_find(tmp_path, generated, config):
+    want = batch_files(generated, config, tmp_path / "batch")
+    assert want["pairs.jsonl"].count(b"\n") > 100
+    with Index.open(tmp_path / "ix.dedup", config) as ix:
+        add_in_parts(ix, generated, batch_size=40)
+        got = index_files(ix, tmp_path / "inc")
+        assert got == want
+        assert ix.check() == []
+        # without the cap emulation nothing changes either: no bucket exceeds max_bucket here
+        assert index_files(ix, tmp_path / "uncapped", cap=False) == want
+        stats = ix.stats()
+    result = dedup.find(generated, config)
+    assert (stats["documents"], stats["pairs"], stats["clusters"]) == (
+        len(generated), len(result.pairs), len(result.clusters))
+
+
+def _boilerplate_corpus() -> list[Document]:
+    """12 near-identical notices (one LSH bucket per band holds them all) plus unrelated articles."""
+    base = ("The market closed higher on Friday as investors weighed new data on prices and jobs. "
+            "Shares of banks and energy companies led the gains while technology stocks were mixed. ")
+    rng = random.Random(5)
+    docs = [Document(f"notice{i:02d}", base + " ".join(rng.choice(["today", "again", "as expected", "late"])
+                                                         for _ in range(i % 3)))
+            for i in range(12)]
+    docs += [Document(r["id"], r["text"]) for r in generate(20, seed=9, words=80)]
+    return docs
+
+
+@pytest.mark.parametrize("config", [Config(lsh=LSHParams(max_bucket=4)),
+                                    Config(lsh=LSHParams(max_bucket=4), match=MatchParams(0.5, 0.8))],
+                         ids=["default", "containment"])
+def test_oversized_buckets_stored_superset_export_equal(tmp_path, config):
+    """find caps buckets above max_bucket; the index stores every verified pair but exports find's bytes."""
+    docs = _boilerplate_corpus()
+    result = dedup.find(docs, config)
+    assert result.candidates.oversized, "the corpus must overflow max_bucket"
+    want = batch_files(docs, config, tmp_path / "batch")
+    with Index.open(tmp_path / "ix.dedup", config) as ix:
+        add_in_parts(ix, docs, parts=4, batch_size=3)
+        assert index_files(ix, tmp_path / "inc") == want
+        stored = ix.stats()["pairs"]
+        uncapped = index_files(ix, tmp_path / "uncapped", cap=False)
+    assert stored > len(result.pairs)  # the documented difference
+    assert uncapped["pairs.jsonl"].count(b"\n") == stored
+    # without the cap, find agrees with the stored pairs
+    big = Config(lsh=LSHParams(max_bucket=1000), match=config.match)
+    assert len(dedup.find(docs, big).pairs) == stored
+
+
+# -- add: idempotence, conflicts, reports --------------------------------------------------------------------------
+
+def test_add_is_idempotent_and_reports_conflicts(tmp_path):
+    docs = example_docs()
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        first = ix.add(docs)
+        assert len(first.added) == len(docs) and first.exact
+        assert first.cleaned and first.empty == ()
+        assert first.pairs == ix.stats()["pairs"] > 0
+        again = ix.add(docs)
+        assert again.added == () and sorted(again.present) == sorted(d.id for d in docs)
+        changed = Document(docs[0].id, docs[0].text + " An extra sentence.")
+        dup = ix.add([changed, Document("fresh", "some new text here"), Document("fresh", "other text")])
+        assert dup.conflicts == (docs[0].id, "fresh") and dup.added == ("fresh",)
+        stored = ix.con.execute("SELECT digest FROM docs WHERE id = ?", (docs[0].id,)).fetchone()[0]
+        assert stored == dedup.index.digest(docs[0].text)
+        empty = ix.add([Document("blank", "")])
+        assert empty.empty == ("blank",)
+        assert ix.query([Document("q", "")]) == [[]]
+        assert ix.check() == []
+
+
+def test_query_matches_find_figures_and_adds_nothing(tmp_path, generated):
+    indexed, queries = generated[::2], generated[1::2]
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        ix.add(indexed)
+        before = ix.stats()
+        results = ix.query(queries)
+        assert ix.stats()["documents"] == before["documents"]
+    by_pair = {}
+    for p in dedup.report.pair_records(dedup.find(generated)):
+        by_pair[(p["a"], p["b"])] = p
+    q_ids = {d.id for d in queries}
+    expected = {}
+    for (a, b), p in by_pair.items():
+        if (a in q_ids) != (b in q_ids):
+            expected.setdefault(a if a in q_ids else b, set()).add(b if a in q_ids else a)
+    got = {}
+    for d, matches in zip(queries, results):
+        for m in matches:
+            got.setdefault(d.id, set()).add(m.id)
+            a, b = sorted((d.id, m.id))
+            p = by_pair[(a, b)]
+            assert round(m.jaccard, 6) == p["jaccard"] and round(m.estimated_jaccard, 6) == p["estimated_jaccard"]
+            c_q = p["containment_a_in_b"] if a == d.id else p["containment_b_in_a"]
+            assert round(m.containment_query_in_match, 6) == c_q and m.exact
+        assert [m.jaccard for m in matches] == sorted((m.jaccard for m in matches), reverse=True)
+    assert got == expected and len(got) > 10
+
+
+def test_query_excludes_own_id(tmp_path):
+    docs = example_docs()
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        ix.add(docs)
+        d = next(d for d in docs if d.text)
+        assert all(m.id != d.id for m in ix.query([d])[0])
+        assert any(m.id == d.id and m.jaccard == 1.0 for m in ix.query([Document("other", d.text)])[0])
+
+
+# -- clusters ------------------------------------------------------------------------------------------------------
+
+def test_assign_merges_and_remove_splits(tmp_path):
+    text = "\n".join(f"Paragraph {i} of the story about the harbour strike and the talks that failed again."
+                     for i in range(6))
+    a = Document("a", text, published="2024-03-02T10:00:00Z")
+    b = Document("b", text + "\nA late update from the harbour.", published="2024-03-01T09:00:00Z")
+    c = Document("c", text + "\nA late update from the harbour.\nAnd one more line at the end of it all.")
+    other = Document("z", "Completely different: the football team won on Saturday after a strong second half.")
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        first = ix.assign(a)
+        assert (first.status, first.representative, first.members) == ("added", "a", ("a",))
+        assert ix.assign(other).members == ("z",)
+        second = ix.assign(b)
+        assert (second.representative, second.members) == ("b", ("a", "b"))  # b was published first
+        third = ix.assign(c)
+        assert (third.representative, third.members) == ("b", ("a", "b", "c"))
+        assert ix.assign(a).status == "present"
+        assert ix.assign(Document("a", "changed")).status == "conflict"
+        assert ix.stats()["clusters"] == 1 and ix.check() == []
+        gone = ix.remove(["b", "nope"])
+        assert gone.removed == ("b",) and gone.missing == ("nope",)
+        assert ix.check() == []
+        left = ix.cluster("a")
+        assert left.representative == "a" and set(left.members) <= {"a", "c"}
+        assert ix.cluster("b") is None
+
+
+def test_remove_then_export_equals_find_on_the_rest(tmp_path, generated):
+    rng = random.Random(2)
+    gone = {d.id for d in rng.sample(generated, 60)}
+    rest = [d for d in generated if d.id not in gone]
+    want = batch_files(rest, Config(), tmp_path / "batch")
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        ix.add(generated, batch_size=50)
+        assert ix.remove(sorted(gone)).missing == ()
+        assert ix.check() == []
+        assert index_files(ix, tmp_path / "inc") == want
+
+
+# -- store_sets=False ----------------------------------------------------------------------------------------------
+
+def test_signatures_only_index_says_estimated(tmp_path):
+    docs = example_docs()
+    with Index.open(tmp_path / "ix.dedup", store_sets=False) as ix:
+        report = ix.add(docs)
+        assert not report.exact and ix.stats()["store_sets"] is False
+        assert ix.con.execute("SELECT count(*) FROM sets").fetchone()[0] == 0
+        d = next(d for d in docs if d.id == "en-port-strike-meridian")
+        matches = ix.query([Document("q", d.text)])[0]
+        assert matches and all(not m.exact and m.jaccard == m.estimated_jaccard for m in matches)
+        assert ix.check() == []
+    with pytest.raises(dedup.ParameterError, match="store_sets"):
+        Index.open(tmp_path / "ix.dedup", store_sets=True)
+    with Index.open(tmp_path / "ix.dedup") as ix:  # stored setting used
+        assert not ix.store_sets
+
+
+# -- opening: parameters, foreign and corrupt files ---------------------------------------------------------------
+
+def test_meta_records_parameters_and_refuses_others(tmp_path):
+    path = tmp_path / "ix.dedup"
+    with Index.open(path, Config(match=MatchParams(0.6))) as ix:
+        ix.add(example_docs()[:5])
+    con = sqlite3.connect(path)
+    meta = {k: json.loads(v) for k, v in con.execute("SELECT name, value FROM meta")}
+    con.close()
+    assert meta["format_version"] == FORMAT_VERSION and meta["application"] == "dedup-index"
+    p = meta["params"]
+    for field in ("hash_version", "scheme", "seed", "num_perm", "unit", "k", "strip_accents", "clean_repeats",
+                  "threshold", "bands", "rows", "containment"):
+        assert field in p
+    assert p["threshold"] == 0.6
+    with Index.open(path) as ix:  # no config: the stored one
+        assert ix.config.match.threshold == 0.6 and ix.stats()["documents"] == 5
+    other = Config(match=MatchParams(0.5), minhash=dedup.MinHashParams(num_perm=64),
+                   shingle=dedup.ShingleParams(k=3))
+    with pytest.raises(IncompatibleSignatures) as e:
+        Index.open(path, other)
+    for field in ("num_perm", "k", "threshold", "bands"):
+        assert field in str(e.value)
+    assert "seed" not in str(e.value)
+    # export-only settings may differ
+    with Index.open(path, Config(match=MatchParams(0.6), lsh=LSHParams(max_bucket=50))) as ix:
+        assert ix.config.lsh.max_bucket == 50
+
+
+def test_foreign_and_corrupt_files(tmp_path):
+    with pytest.raises(IndexFileError, match="no such index"):
+        Index.open(tmp_path / "missing.dedup", create=False)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, not a database\n" * 10)
+    with pytest.raises(IndexFileError, match="not an SQLite database"):
+        Index.open(text)
+    foreign = tmp_path / "foreign.db"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(IndexFileError, match="not a dedup index"):
+        Index.open(foreign)
+    other_meta = tmp_path / "other.db"
+    con = sqlite3.connect(other_meta)
+    con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+    con.execute("INSERT INTO meta VALUES ('application', '\"something-else\"')")
+    con.commit()
+    con.close()
+    with pytest.raises(IndexFileError, match="not a dedup index"):
+        Index.open(other_meta)
+    good = tmp_path / "ix.dedup"
+    Index.open(good).close()
+    con = sqlite3.connect(good)
+    con.execute("UPDATE meta SET value = '99' WHERE name = 'format_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(IndexFileError, match="newer dedup"):
+        Index.open(good)
+    # a file truncated in the middle of its pages
+    broken = tmp_path / "broken.dedup"
+    with Index.open(broken) as ix:
+        ix.add(example_docs())
+        ix.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = broken.read_bytes()
+    broken.write_bytes(raw[:100] + b"\xff" * 4000 + raw[4100:])
+    with pytest.raises(DedupError):
+        with Index.open(broken) as ix:
+            assert ix.check() == []
+            ix.stats()
+    assert issubclass(IndexFileError, DedupError)
+
+
+# -- crashes and concurrent readers --------------------------------------------------------------------------------
+
+WORKER = r"""
+import json, sys
+from dedup import Document
+from dedup.index import Index
+path, corpus, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
+docs = [Document(r["id"], r["text"], published=r.get("published"), source=r.get("source"))
+        for r in map(json.loads, open(corpus, encoding="utf-8"))]
+with Index.open(path) as ix:
+    ix.query([Document("warm-up", "load the compiled kernels before the add starts")])
+    print("ready", flush=True)
+    if len(sys.argv) > 4:
+        sys.stdin.readline()  # "go": started ahead of time, waits its turn
+    report = ix.add(docs, batch_size=batch,
+                    on_commit=lambda r: print("committed " + json.dumps(r.added), flush=True))
+print("done " + json.dumps({"added": len(report.added), "present": len(report.present)}), flush=True)
+"""
+
+
+def _write_corpus(path: Path, docs) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps({"id": d.id, "text": d.text, "published": d.published, "source": d.source},
+                               ensure_ascii=False) + "\n")
+
+
+def _start(index: Path, corpus: Path, batch: int, wait: bool = False) -> subprocess.Popen:
+    """A process adding ``corpus``; with ``wait`` it loads, prints "ready" and waits for a line on stdin."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE"}
+    return subprocess.Popen([sys.executable, "-c", WORKER, str(index), str(corpus), str(batch)] + ["wait"] * wait,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def test_sigkill_during_add_keeps_committed_batches(tmp_path, larger):
+    generated = larger
+    corpus = tmp_path / "corpus.jsonl"
+    _write_corpus(corpus, generated)
+    index = tmp_path / "ix.dedup"
+    rng = random.Random(11)
+    committed: set[str] = set()
+    kills, progress = 0, []
+    Index.open(index).close()
+    spare = _start(index, corpus, batch=8, wait=True)  # the next worker loads while this one runs
+    for i in range(15):
+        proc = spare
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        spare = _start(index, corpus, batch=8, wait=True) if i < 14 else None
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        kills += proc.returncode == -signal.SIGKILL and "done " not in out
+        for line in out.splitlines():
+            if line.startswith("committed "):
+                committed.update(json.loads(line[len("committed "):]))
+        with Index.open(index, create=False) as ix:
+            assert ix.con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert ix.check() == []
+            stored = {r[0] for r in ix.con.execute("SELECT id FROM docs")}
+        assert committed <= stored
+        progress.append(len(stored))
+    assert kills >= 10, "most runs must have been killed mid-add"
+    assert len(set(progress)) >= 5, progress  # kills landed at different points of the add
+    # finishing the add is idempotent and gives find's result
+    proc = _start(index, corpus, batch=50)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    done = json.loads(out.splitlines()[-1][len("done "):])
+    assert done["added"] + done["present"] == len(generated) and done["present"] >= len(committed)
+    proc = _start(index, corpus, batch=50)
+    out, _ = proc.communicate(timeout=120)
+    assert json.loads(out.splitlines()[-1][len("done "):]) == {"added": 0, "present": len(generated)}
+    with Index.open(index) as ix:
+        assert ix.check() == []
+        assert index_files(ix, tmp_path / "inc") == batch_files(generated, Config(), tmp_path / "batch")
+
+
+def test_readers_query_while_a_writer_adds(tmp_path, generated, larger):
+    corpus = tmp_path / "corpus.jsonl"
+    _write_corpus(corpus, larger)
+    index = tmp_path / "ix.dedup"
+    probe = next(d for d in generated if d.id.endswith("-v0"))
+    proc = _start(index, corpus, batch=10)
+    assert proc.stdout.readline().strip() == "ready"
+    seen_counts, matched = [], False
+    with Index.open(index, create=False) as reader:
+        while proc.poll() is None or not seen_counts:
+            matches = reader.query([Document("probe", probe.text)])[0]
+            matched |= any(m.id == probe.id for m in matches)
+            seen_counts.append(reader.stats()["documents"])
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        final = reader.query([Document("probe", probe.text)])[0]
+    assert seen_counts == sorted(seen_counts) and len(set(seen_counts)) > 2  # saw batches arrive
+    assert any(m.id == probe.id and m.jaccard == 1.0 for m in final)
