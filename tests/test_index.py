@@ -391,9 +391,18 @@ def test_sigkill_during_add_keeps_committed_batches(tmp_path, larger):
         proc.stdin.write("go\n")
         proc.stdin.flush()
         spare = _start(index, corpus, batch=8, wait=True) if i < 14 else None
-        time.sleep(rng.uniform(0.0, 0.4))
+        # kill after a random number of reported commits, a random moment later: always mid-add,
+        # whatever the speed of the machine
+        seen = []
+        for _ in range(rng.randint(0, 2)):
+            line = proc.stdout.readline()
+            seen.append(line)
+            if not line.startswith("committed "):
+                break
+        time.sleep(rng.uniform(0.0, 0.05))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
+        out = "".join(seen) + out
         kills += proc.returncode == -signal.SIGKILL and "done " not in out
         for line in out.splitlines():
             if line.startswith("committed "):
