@@ -288,3 +288,7 @@ def main() -> None:  # pragma: no cover - console entry point
 from .cli_index import app as _index_app  # noqa: E402  (sub-commands need the helpers above)
 
 app.add_typer(_index_app, name="index")
+
+from .cli_stories import register as _register_stories  # noqa: E402
+
+_register_stories(app)

@@ -1,0 +1,474 @@
+"""Language-independent anchors: the names, codes, numbers and dates a story keeps when it is rewritten.
+
+Two outlets reporting the same event in different languages share almost no words,
+but they share *anchors*: people and organisations (``Andersen``, ``ByteDance``,
+``Financial Times``), acronyms and codes (``EADS``, ``A330``), numbers (``40 billion``
+= ``40 miljard`` = ``40.000 millones``), percentages and calendar dates. This module
+finds them in the ORIGINAL text (case matters: it tells a name from a word) and maps
+each to a key that is the same across languages:
+
+- case folded, accents stripped, a few letters transliterated (``ß`` -> ``ss``, Cyrillic
+  to Latin), a small alias table (``US``/``VS``/``USA``/``Verenigde Staten``/``EEUU`` ->
+  ``us``), the German/Dutch genitive ``-s`` dropped when the bare form is in the same text
+  (``TikToks`` -> ``tiktok``), English ``'s`` dropped;
+- numbers read with the document's locale (``3.412`` is 3412 in German, 3.412 in
+  English; ``3,412`` the reverse; ``20,1`` and ``20.1`` are always decimals), scaled by a
+  following ``million``/``miljard``/``Milliarden``/``millones``... word, ``%`` and
+  ``Prozent``/``procent``/``por ciento`` -> ``N%``; integers below 10 are left out;
+- dates as ``date:M-D`` from ``1 March``/``March 1``/``1 maart``/``1. März``/``1 de marzo``.
+
+Names versus words: a capitalised word is a name unless ``wordfreq`` says it is a
+frequent word of the document's language that is much less frequent elsewhere (German
+nouns, Dutch adjectives such as ``Amerikaanse``, English title case); a sentence-initial
+capital counts only if the word is rare or also capitalised elsewhere in the text, and
+never when the text also has it in lower case. German/Dutch compounds that wordfreq has
+never seen (``Wirtschaftsmagazins``) are recognised by a common last part. Runs of two to
+four capitalised words (``Financial Times``, ``Northrop Grumman``) also give a phrase
+anchor.
+
+Anchor weights (rarity in the corpus) are computed in :mod:`dedup.stories`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Iterable
+
+from wordfreq import top_n_list, zipf_frequency
+
+# Languages compared to tell a name (similar frequency everywhere, or rare) from a word.
+REFERENCE_LANGS = ("en", "de", "nl", "es", "it", "fr")
+DETECT_LANGS = ("en", "de", "nl", "es", "it", "fr", "pt")
+
+COMMON_ZIPF = 3.0        # a word at least this frequent in its language ...
+COMMON_MARGIN = 1.5      # ... and this much more frequent than the median elsewhere is a word, not a name
+FUNCTION_ZIPF = 6.0      # at least this frequent in its language: an article/pronoun; breaks a phrase
+RARE_ZIPF = 4.5          # a sentence-initial word rarer than this in its language may be a name
+TITLE_RARE_ZIPF = 3.0    # the same for a word of a Title Case line
+MIN_NUMBER = 10          # integers below this are too common to be anchors
+
+KINDS = ("name", "acronym", "code", "phrase", "number", "percent", "date")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One anchor of a text: its cross-language ``key``, its ``kind`` and a surface form as written."""
+
+    key: str
+    kind: str
+    surface: str
+
+
+# -- normalisation -------------------------------------------------------------------------------------------
+
+_TRANSLIT = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+             "ĳ": "ij"}
+_CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяієїґ",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p", "r",
+                      "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya", "i", "ye",
+                      "yi", "g"]))
+_TRANSLIT.update(_CYRILLIC)
+
+# Country / union names and abbreviations across en, nl, de, es, it, fr (keys after fold()).
+ALIASES = {
+    **dict.fromkeys(["us", "usa", "u s", "u s a", "vs", "v s", "eeuu", "ee uu", "united states", "verenigde staten",
+                     "vereinigte staaten", "vereinigten staaten", "estados unidos", "stati uniti", "etats unis", "etats-unis"], "us"),
+    **dict.fromkeys(["eu", "ue", "european union", "europese unie", "europaische union", "union europea",
+                     "unione europea", "union europeenne"], "eu"),
+    **dict.fromkeys(["uk", "vk", "u k", "united kingdom", "verenigd koninkrijk", "vereinigtes konigreich",
+                     "grossbritannien", "great britain", "groot brittannie", "gran bretana", "gran bretagna",
+                     "reino unido", "regno unito", "royaume uni", "grande bretagne"], "uk"),
+    **dict.fromkeys(["un", "vn", "onu", "united nations", "verenigde naties", "vereinte nationen",
+                     "naciones unidas", "nazioni unite", "nations unies"], "un"),
+    **dict.fromkeys(["nato", "navo", "otan"], "nato"),
+    **dict.fromkeys(["beijing", "peking", "pekin", "pechino"], "beijing"),
+    **dict.fromkeys(["moscow", "moskou", "moskau", "moscu", "mosca", "moscou"], "moscow"),
+    **dict.fromkeys(["germany", "duitsland", "deutschland", "alemania", "germania", "allemagne"], "germany"),
+    **dict.fromkeys(["netherlands", "nederland", "niederlande", "paises bajos", "paesi bassi", "pays bas",
+                     "holland"], "netherlands"),
+    **dict.fromkeys(["spain", "spanje", "spanien", "espana", "spagna", "espagne"], "spain"),
+    **dict.fromkeys(["italy", "italie", "italien", "italia"], "italy"),
+    **dict.fromkeys(["france", "frankrijk", "frankreich", "francia"], "france"),
+    **dict.fromkeys(["russia", "rusland", "russland", "rusia", "russie"], "russia"),
+    **dict.fromkeys(["japan", "japon", "giappone"], "japan"),
+    **dict.fromkeys(["north korea", "noord korea", "nordkorea", "corea del norte", "corea del nord",
+                     "coree du nord"], "north korea"),
+    **dict.fromkeys(["south korea", "zuid korea", "sudkorea", "corea del sur", "corea del sud",
+                     "coree du sud"], "south korea"),
+    **dict.fromkeys(["brussels", "brussel", "brussel", "brussel", "bruxelles", "bruselas"], "brussels"),
+    **dict.fromkeys(["london", "londen", "londres", "londra"], "london"),
+}
+# The longest alias in words, for phrase look-up.
+_ALIAS_WORDS = max(len(k.split()) for k in ALIASES)
+
+
+def fold(text: str) -> str:
+    """Case folded, accents stripped, transliterated: the form anchors are compared in."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(_TRANSLIT.get(c, c) for c in text)
+    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", text)
+
+
+def anchor_key(surface: str) -> str:
+    """The cross-language key of a name or phrase: folded, dots/hyphens as spaces, aliases applied."""
+    key = fold(surface)
+    key = re.sub(r"[.\-\u2010\u2011]+", " ", key)
+    key = re.sub(r"\s+", " ", key).strip()
+    return ALIASES.get(key, key)
+
+
+# -- language ------------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _stopwords() -> dict[str, frozenset[str]]:
+    return {lang: frozenset(top_n_list(lang, 60)) for lang in DETECT_LANGS}
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """The language whose 60 most frequent words occur most often in the first 3,000 characters."""
+    words = [w.casefold() for w in _WORD.findall(text[:3000])]
+    if not words:
+        return default
+    best, best_hits = default, 0
+    for lang, stop in _stopwords().items():
+        hits = sum(1 for w in words if w in stop)
+        if hits > best_hits:
+            best, best_hits = lang, hits
+    return best
+
+
+def _base_lang(lang: str | None) -> str:
+    lang = (lang or "").lower().replace("_", "-").split("-")[0]
+    return lang if lang in REFERENCE_LANGS or lang in DETECT_LANGS else "en"
+
+
+# -- names versus words --------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=200_000)
+def _zipf(word: str, lang: str) -> float:
+    return zipf_frequency(word, lang)
+
+
+@lru_cache(maxsize=200_000)
+def is_common_word(word: str, lang: str) -> bool:
+    """A frequent word of ``lang`` that is much rarer in the other reference languages (not a name)."""
+    w = word.casefold()
+    own = _zipf(w, lang)
+    if own < COMMON_ZIPF:
+        return False
+    others = sorted(_zipf(w, other) for other in REFERENCE_LANGS if other != lang)
+    median = others[len(others) // 2] if len(others) % 2 else (others[len(others) // 2 - 1] + others[len(others) // 2]) / 2
+    return own - median >= COMMON_MARGIN
+
+
+@lru_cache(maxsize=200_000)
+def is_compound_noun(word: str, lang: str) -> bool:
+    """German/Dutch compound of common words (``Wirtschaftsmagazins``): a common last part of >= 4 letters."""
+    if lang not in ("de", "nl") or len(word) < 9:
+        return False
+    w = word.casefold()
+    for cut in range(3, len(w) - 3):
+        head, tail = w[:cut], w[cut:]
+        for t in (tail, tail[:-1], tail[:-2]):
+            if len(t) >= 4 and _zipf(t, lang) >= 3.0 and is_common_word(t, lang):
+                if _zipf(head, lang) >= 2.5 or _zipf(head[:-1], lang) >= 2.5 or _zipf(head[:-2], lang) >= 2.5:
+                    return True
+    return False
+
+
+def _is_function_word(word: str, lang: str) -> bool:
+    return _zipf(word.casefold(), lang) >= FUNCTION_ZIPF
+
+
+# -- tokens --------------------------------------------------------------------------------------------------
+
+# Words and codes: letters, optionally with digits (A330, G20, MH17); apostrophes and hyphens split.
+_TOKEN = re.compile(r"[^\W_]+")
+_SENTENCE_END = set(".!?:;\"'\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019()[]\u2026•|-\u2013\u2014")
+_CODE = re.compile(r"^(?=.*\d)(?=.*[A-Z])[A-Z\d]{2,10}$")
+_ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")
+_INNER_CAPS = re.compile(r"^[A-Za-z]*[a-z][A-Z][A-Za-z]*$")
+
+
+@dataclass
+class _Tok:
+    text: str
+    start: int
+    end: int
+    initial: bool      # first word of a sentence or line
+    joined: bool       # glued to the previous token by a hyphen or apostrophe
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    prev_end = 0
+    for m in _TOKEN.finditer(text):
+        s, e = m.start(), m.end()
+        gap = text[prev_end:s]
+        joined = bool(out) and gap in ("-", "'", "\u2019", "\u2010", "\u2011")
+        stripped = gap.strip()
+        initial = (not out) or "\n" in gap or (bool(stripped) and stripped[-1] in _SENTENCE_END and not joined)
+        if not out:
+            initial = True
+        out.append(_Tok(m.group(), s, e, initial, joined))
+        prev_end = e
+    return out
+
+
+def _is_title_case_line(toks: list[_Tok], lang: str) -> bool:
+    """An English-style Title Case Headline (German capitalises nouns anyway: never)."""
+    if lang == "de" or len(toks) > 25:
+        return False
+    words = [t.text for t in toks if len(t.text) > 3 and t.text.isalpha()]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+
+
+# -- numbers -------------------------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+|\d[\d.,]*\d|\d)(?![\w])"
+                     r"(?:\s?(%|[^\W\d_]+(?:\s[^\W\d_]+)?))?")
+_SCALES = {
+    3: ("thousand", "thousands", "duizend", "tausend", "mila", "mille", "mil"),
+    6: ("million", "millions", "mln", "mio", "miljoen", "miljoenen", "millionen", "millon", "millones",
+        "milione", "milioni"),
+    9: ("billion", "billions", "bn", "bln", "miljard", "miljarden", "milliarde", "milliarden", "mrd",
+        "miliardo", "miliardi", "milliard", "milliards", "mil millones"),
+    12: ("trillion", "trillions", "biljoen", "biljoenen", "billionen", "billon", "billones", "bilione",
+         "bilioni"),
+}
+_SCALE_OF = {w: exp for exp, words in _SCALES.items() for w in words}
+_PERCENT = {"%", "percent", "per cent", "procent", "prozent", "por ciento", "per cento", "pour cent", "percento",
+            "pct"}
+_MONTHS = {}
+for _n, _names in enumerate([
+        "january januari januar jan enero gennaio janvier jän", "february februari februar feb febrero febbraio fevrier",
+        "march maart marz mar marzo mars mrt", "april apr abril aprile avril", "may mei mai mayo maggio",
+        "june juni jun junio giugno juin", "july juli jul julio luglio juillet", "august augustus aug agosto aout",
+        "september sep sept septiembre settembre septembre", "october oktober okt oct octubre ottobre octobre",
+        "november nov noviembre novembre", "december dezember dec dez diciembre dicembre decembre"], start=1):
+    for _name in _names.split():
+        _MONTHS[_name] = _n
+_LONG_MONTHS = {m for m in _MONTHS if len(m) > 3}  # 'mar', 'may', 'mei' alone are words too
+_DATE_DM = re.compile(r"\b(\d{1,2})(?:\.|º|er)?\s+(?:de\s+)?([^\W\d_]{3,10})\b")
+_DATE_MD = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*[.,]?\d)")
+
+
+def _decimal_separator(lang: str) -> str:
+    return "." if lang == "en" else ","
+
+
+def parse_number(raw: str, lang: str = "en") -> Decimal | None:
+    """The value of a written number in ``lang``'s conventions; None when unreadable."""
+    s = raw.replace("\u00a0", "").replace("\u202f", "").replace("\u2009", "")
+    dots, commas = s.count("."), s.count(",")
+    try:
+        if dots and commas:  # the last separator is the decimal one
+            dec = "." if s.rfind(".") > s.rfind(",") else ","
+            thou = "," if dec == "." else "."
+            return Decimal(s.replace(thou, "").replace(dec, "."))
+        if dots + commas == 0:
+            return Decimal(s)
+        sep = "." if dots else ","
+        groups = s.split(sep)
+        if len(groups) > 2:  # 1.234.567: thousands
+            if all(len(g) == 3 for g in groups[1:]):
+                return Decimal("".join(groups))
+            return None
+        head, tail = groups
+        if len(tail) != 3:  # 20,1 / 20.15: a decimal in every locale
+            return Decimal(f"{head}.{tail}")
+        # 3.412 / 3,412: locale decides
+        return Decimal(f"{head}.{tail}") if sep == _decimal_separator(lang) else Decimal(head + tail)
+    except InvalidOperation:
+        return None
+
+
+def number_key(value: Decimal) -> str:
+    """Canonical text of a number: no exponent, no trailing zeros (``20100000000``, ``20.1``)."""
+    value = value.normalize()
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _numbers(text: str, lang: str) -> list[Anchor]:
+    out = []
+    for m in _NUMBER.finditer(text):
+        raw, follow = m.group(1), (m.group(2) or "")
+        value = parse_number(raw, lang)
+        if value is None:
+            continue
+        f = fold(follow)
+        words = f.split()
+        scale = None
+        percent = False
+        if f in _PERCENT or (words and words[0] in _PERCENT):
+            percent = True
+        elif f in _SCALE_OF:
+            scale = _SCALE_OF[f]
+        elif words and words[0] in _SCALE_OF:
+            scale = _SCALE_OF[words[0]]
+        if scale is not None:
+            if scale == 9 and words[0] in ("billion", "billions") and lang in ("de", "nl", "fr"):
+                scale = 12  # long scale
+            if scale == 3 and words[0] == "mil" and len(words) > 1 and words[1] in ("millones", "millon"):
+                scale = 9
+            value = value * (Decimal(10) ** scale)
+        key = number_key(value)
+        if percent:
+            out.append(Anchor(key + "%", "percent", m.group(0)))
+        elif scale is not None or "." in key or value >= MIN_NUMBER:
+            out.append(Anchor(key, "number", m.group(0) if scale is not None else raw))
+    return out
+
+
+def _dates(text: str) -> list[Anchor]:
+    out = []
+    for m in _DATE_DM.finditer(text):
+        month = fold(m.group(2))
+        day = int(m.group(1))
+        if month in _LONG_MONTHS and 1 <= day <= 31:
+            out.append(Anchor(f"date:{_MONTHS[month]}-{day}", "date", m.group(0)))
+    for m in _DATE_MD.finditer(text):
+        month = fold(m.group(1))
+        day = int(m.group(2))
+        if month in _LONG_MONTHS and 1 <= day <= 31:
+            out.append(Anchor(f"date:{_MONTHS[month]}-{day}", "date", m.group(0)))
+    return out
+
+
+# -- names ---------------------------------------------------------------------------------------------------
+
+def _word_kind(tok: _Tok, lang: str, lower_seen: set[str], cap_noninitial: set[str], title_line: bool) -> str | None:
+    """'name', 'acronym', 'code' or None for one token."""
+    w = tok.text
+    if len(w) < 2 or w.isdigit():
+        return None
+    if _CODE.match(w) and not w[0].isdigit():
+        return "code"
+    if any(c.isdigit() for c in w):
+        return None
+    if _ACRONYM.match(w) and sum(c.isupper() for c in w) >= 2:
+        # all-caps headline words ('BREAKING') are words, not acronyms
+        if len(w) >= 5 and is_common_word(w.rstrip("s"), lang):
+            return None
+        return "acronym"
+    if _INNER_CAPS.match(w):
+        return "name"
+    if not w[0].isupper():
+        return None
+    if w.isupper() and len(w) > 6:
+        return None
+    folded = w.casefold()
+    if anchor_key(w) in ALIASES.values() and anchor_key(w) != folded or folded in ALIASES:
+        return "name"
+    if is_common_word(w, lang) or _is_function_word(w, lang):
+        return None
+    if folded in lower_seen:
+        return None
+    if tok.initial or title_line:
+        # a sentence-initial capital (or any word of a Title Case line): a name only if rare in the
+        # language or capitalised mid-sentence elsewhere in the text
+        if folded not in cap_noninitial and _zipf(folded, lang) >= (TITLE_RARE_ZIPF if title_line else RARE_ZIPF):
+            return None
+    if is_compound_noun(w, lang):
+        return None
+    return "name"
+
+
+def extract_anchors(text: str, lang: str | None = None) -> list[Anchor]:
+    """Every anchor occurrence of ``text`` in order of kind then position (keys may repeat)."""
+    lang = _base_lang(lang) if lang else detect_language(text)
+    lines = text.split("\n")
+    names: list[Anchor] = []
+    lower_seen: set[str] = set()
+    cap_noninitial: set[str] = set()
+    per_line: list[tuple[list[_Tok], bool]] = []
+    for line in lines:
+        toks = _tokens(line)
+        per_line.append((toks, _is_title_case_line(toks, lang)))
+        for t in toks:
+            if t.text[:1].islower() and t.text.isalpha() and not _INNER_CAPS.match(t.text):
+                lower_seen.add(t.text.casefold())
+    for toks, title in per_line:
+        if title:
+            continue
+        for t in toks:
+            if t.text[:1].isupper() and not t.initial:
+                cap_noninitial.add(t.text.casefold())
+    for toks, title in per_line:
+        kinds = [_word_kind(t, lang, lower_seen, cap_noninitial, title) for t in toks]
+        # phrases: runs of 2-4 capitalised words separated by single spaces (Financial Times)
+        run: list[_Tok] = []
+
+        def flush() -> None:
+            if 2 <= len(run) <= 4 and not title:
+                surface = " ".join(t.text for t in run)
+                names.append(Anchor(anchor_key(surface), "phrase", surface))
+            run.clear()
+
+        for i, t in enumerate(toks):
+            k = kinds[i]
+            if k is not None:
+                surface = t.text
+                if k == "acronym" and surface.endswith("s") and surface[:-1].isupper():
+                    surface = surface[:-1]  # CEOs -> CEO
+                names.append(Anchor(anchor_key(surface), k, surface))
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            eligible = (t.text[:1].isupper() and t.text.isalpha() and not t.text.isupper() and not t.joined
+                        and not (nxt is not None and nxt.joined) and not _is_function_word(t.text, lang))
+            if eligible and lang == "de" and k is None:
+                eligible = False  # German capitalises nouns: only names make a German phrase
+            if not eligible:
+                flush()
+                continue
+            if run and (t.initial or t.start - run[-1].end != 1):
+                flush()
+            if not run and t.initial and k is None:
+                continue  # a phrase starts at a name, or mid-sentence
+            run.append(t)
+        flush()
+        # multi-word aliases written out (Verenigde Staten, Estados Unidos)
+        folded = [fold(t.text) for t in toks]
+        for i in range(len(toks)):
+            for n in range(2, _ALIAS_WORDS + 1):
+                if i + n <= len(toks):
+                    key = " ".join(folded[i:i + n])
+                    if key in ALIASES:
+                        names.append(Anchor(ALIASES[key], "name", " ".join(t.text for t in toks[i:i + n])))
+    names = _drop_genitives(names)
+    return names + _numbers(text, lang) + _dates(text)
+
+
+def _drop_genitives(names: list[Anchor]) -> list[Anchor]:
+    """``TikToks`` -> ``tiktok``, ``Trumps`` -> ``trump`` when the bare form is an anchor of the same text."""
+    keys = {a.key for a in names}
+    out = []
+    for a in names:
+        key = a.key
+        if a.kind in ("name", "acronym") and len(key) > 3 and key.endswith("s") and key[:-1] in keys:
+            key = key[:-1]
+        out.append(Anchor(key, a.kind, a.surface) if key != a.key else a)
+    return out
+
+
+def anchor_set(text: str, lang: str | None = None) -> dict[str, Anchor]:
+    """Distinct anchors of ``text``: key -> the first occurrence (kind and surface form)."""
+    out: dict[str, Anchor] = {}
+    for a in extract_anchors(text, lang):
+        out.setdefault(a.key, a)
+    return out
+
+
+def keys_of(texts: Iterable[tuple[str, str | None]]) -> list[list[str]]:
+    """Sorted distinct anchor keys of each (text, lang)."""
+    return [sorted(anchor_set(t, lang)) for t, lang in texts]
