@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numba
 import pytest
 from typer.testing import CliRunner
 
@@ -238,3 +239,14 @@ def run_dedup() -> Callable:
                               cwd=cwd or REPO, timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Property tests call the parallel kernels thousands of times on tiny inputs; with other
+    processes on the machine each parallel launch can cost milliseconds. Results never depend
+    on the thread count (test_shingle.py::test_results_do_not_depend_on_thread_count)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(before)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import numba
 import numpy as np
 import pytest
 from datasketch.lsh import _false_negative_probability, _false_positive_probability, _optimal_param
@@ -18,15 +17,7 @@ from dedup.minhash import EMPTY, signatures
 from dedup.params import LSHParams, MinHashParams
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Property tests call the parallel kernels thousands of times on tiny inputs; with other
-    processes on the machine each parallel launch can cost milliseconds. Results never depend
-    on the thread count (test_shingle.py::test_results_do_not_depend_on_thread_count)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 THRESHOLDS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import datasketch
-import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,15 +17,7 @@ from dedup.params import HASH_VERSION, MinHashParams, NormalizeParams, ShinglePa
 from dedup.shingle import datasketch_hashfunc, shingle, shingle_hash, shingle_strings
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Property tests call the parallel kernels thousands of times on tiny inputs; with other
-    processes on the machine each parallel launch can cost milliseconds. Results never depend
-    on the thread count (test_shingle.py::test_results_do_not_depend_on_thread_count)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,15 +18,7 @@ from dedup.shingle import (datasketch_hashfunc, encode, exact_sets, shingle, shi
                            word_table)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Property tests call the parallel kernels thousands of times on tiny inputs; with other
-    processes on the machine each parallel launch can cost milliseconds. Results never depend
-    on the thread count (test_shingle.py::test_results_do_not_depend_on_thread_count)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 M64 = (1 << 64) - 1

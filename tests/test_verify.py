@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,15 +14,7 @@ from dedup.params import MatchParams, MinHashParams
 from dedup.verify import Pairs, overlap, verify
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Property tests call the parallel kernels thousands of times on tiny inputs; with other
-    processes on the machine each parallel launch can cost milliseconds. Results never depend
-    on the thread count (test_shingle.py::test_results_do_not_depend_on_thread_count)."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def csr_sets(sets: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
