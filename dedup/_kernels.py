@@ -155,6 +155,10 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
     """
     ring = np.zeros(k, np.uint64)
     tok = np.empty(4 * (end - start) + 16, np.uint8)
+    ascii_tok = np.zeros(128, np.uint8)  # ASCII word byte as it enters a token (0: not a word byte)
+    for b in range(128):
+        if is_word[b]:
+            ascii_tok[b] = b + 32 if (fold and 65 <= b <= 90) else b
     pk = U64(1)
     for _ in range(k - 1):
         pk *= P1
@@ -166,6 +170,11 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
     tlen = 0  # bytes of the unit being built
     p = start
     while p <= end:
+        if not by_char:  # the hot loop: ASCII word bytes go straight into the token
+            while p < end and buf[p] < 0x80 and ascii_tok[buf[p]] != 0:
+                tok[tlen] = ascii_tok[buf[p]]
+                tlen += 1
+                p += 1
         if p == end:
             c, size, boundary = NEWLINE, 1, True
         else:
@@ -173,19 +182,13 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
             boundary = c == NEWLINE or c == 13
             if c == 13 and p + 1 < end and buf[p + 1] == NEWLINE:
                 size = 2
-        pending = 0  # number of units completed at this code point (0, 1, or more for splitting folds)
+        pending = 0  # a unit ends at this code point
         if by_char:
             if not boundary:
                 tlen = _put_utf8(tok, 0, c)
                 pending = 1
-        elif boundary:
+        elif boundary or c < 0x80:  # ASCII word bytes were taken above
             pending = 1 if tlen > 0 else 0
-        elif c < 0x80:
-            if is_word[c]:
-                tok[tlen] = c + 32 if (fold and 65 <= c <= 90) else c
-                tlen += 1
-            elif tlen > 0:
-                pending = 1
         elif fold:
             if c >= limit or special[c]:
                 return -1

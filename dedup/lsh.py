@@ -77,14 +77,21 @@ def bands_for(threshold: float, num_perm: int, params: LSHParams) -> tuple[int, 
     return recall_bands(float(threshold), int(num_perm), float(params.min_recall))
 
 
+def band_key(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """uint64 key of one band of every signature: a hash of its rows (wrapping arithmetic)."""
+    key = np.zeros(len(signatures), np.uint64)
+    for j in range(band * rows, (band + 1) * rows):
+        key = key * np.uint64(0x9E3779B97F4A7C15) + signatures[:, j].astype(np.uint64)
+    return key ^ (key >> np.uint64(29))
+
+
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """uint64 key of every (document, band): a hash of the band's rows."""
-    n = len(signatures)
-    keys = np.zeros((n, bands), np.uint64)
-    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
-    for j in range(rows):  # keys = fold(h*P + row); numpy integer arrays wrap mod 2**64
-        keys = keys * np.uint64(0x9E3779B97F4A7C15) + sig[:, :, j]
-    return keys ^ (keys >> np.uint64(29))
+    """uint64 key of every (document, band), shape (n, bands); built a band at a time, so memory
+    beyond the result stays at a few bytes per document."""
+    keys = np.empty((len(signatures), bands), np.uint64)
+    for band in range(bands):
+        keys[:, band] = band_key(signatures, band, rows)
+    return keys
 
 
 @dataclass(frozen=True)
@@ -123,12 +130,14 @@ def _bucket_pairs(order, starts, sizes, max_bucket):
 
 def candidates(signatures: np.ndarray, bands: int, rows: int, max_bucket: int) -> Candidates:
     """Pairs of rows of ``signatures`` sharing at least one band. Empty signatures never match."""
-    live = np.flatnonzero(~np.all(signatures == EMPTY, axis=1))
-    keys = band_keys(signatures[live], bands, rows)
+    maybe_empty = np.flatnonzero(signatures[:, 0] == EMPTY)  # checked in full only where it could be
+    empty = maybe_empty[np.all(signatures[maybe_empty] == EMPTY, axis=1)]
+    live = np.setdiff1d(np.arange(len(signatures)), empty)
     found, oversized = [], []
     for band in range(bands):
-        order = np.argsort(keys[:, band], kind="stable")
-        k = keys[order, band]
+        key = band_key(signatures, band, rows)[live]  # one band at a time: no copy of all signatures
+        order = np.argsort(key, kind="stable")
+        k = key[order]
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         sizes = np.diff(np.r_[starts, len(k)])
         big = sizes >= 2
