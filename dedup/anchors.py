@@ -346,6 +346,48 @@ def _dates(text: str) -> list[Anchor]:
     return out
 
 
+_FULL_MDY = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
+_FULL_DMY = re.compile(r"\b(\d{1,2})(?:\.|º|er)?\s+(?:de\s+)?([^\W\d_]{3,10})\.?,?\s+(?:(?:de|del)\s+)?(\d{4})\b")
+_FULL_DASH = re.compile(r"\b(\d{1,2})[-/ ]([^\W\d_]{3,10})[-/ ](\d{4}|\d{2})\b")
+_FULL_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+DATELINE_CHARS = 400     # a dateline is looked for in this many characters from the start
+
+
+def _ymd(year: int, month: int, day: int) -> str | None:
+    if year < 100:
+        year += 2000 if year < 70 else 1900
+    if not (1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def text_date(text: str, head: int = DATELINE_CHARS) -> str | None:
+    """The first full calendar date (with a year) in the first ``head`` characters, as ``YYYY-MM-DD``.
+
+    A dateline (``May 28, 2009``, ``28-May-09``, ``28 de mayo del 2009``, ``28 maggio 2009``,
+    ``2009-05-28``): a fallback for a missing publication date. None when there is none.
+    """
+    part = text[:head]
+    found: list[tuple[int, str]] = []
+    for m in _FULL_ISO.finditer(part):
+        d = _ymd(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d:
+            found.append((m.start(), d))
+    for rx, order in ((_FULL_MDY, "mdy"), (_FULL_DMY, "dmy"), (_FULL_DASH, "dmy")):
+        for m in rx.finditer(part):
+            if order == "mdy":
+                month, day, year = m.group(1), m.group(2), m.group(3)
+            else:
+                day, month, year = m.group(1), m.group(2), m.group(3)
+            mon = _MONTHS.get(fold(month))
+            if mon is None:
+                continue
+            d = _ymd(int(year), mon, int(day))
+            if d:
+                found.append((m.start(), d))
+    return min(found)[1] if found else None
+
+
 # -- names ---------------------------------------------------------------------------------------------------
 
 def _word_kind(tok: _Tok, lang: str, lower_seen: set[str], cap_noninitial: set[str], title_line: bool) -> str | None:

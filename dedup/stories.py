@@ -11,12 +11,18 @@
 - **Score** of a pair: the weight of the shared anchors over the smaller document's total
   weight (min-side containment: a long German article has many more anchors than a short
   Dutch one); for two documents in one language, blended with the TF-IDF cosine of their
-  words; times ``far_penalty`` when both have dates more than ``window_days`` apart. A
-  link needs ``min_shared`` shared anchors, so one famous name (``TikTok``) never makes a
+  words (the headline counts twice; in language groups of about 50 documents or more, half
+  of it is the cosine of a latent-topic (LSA) projection); times ``far_penalty`` when both
+  have dates more than ``window_days`` apart, and ``season_penalty`` as well beyond
+  ``season_days`` (a follow-up months later is another story). A document without a
+  ``published`` date uses a dateline near the start of its text (``May 28, 2009``). A
+  link needs ``min_shared`` shared anchors (not for a same-language pair with word cosine
+  >= ``word_link``), so one famous name (``TikTok``) never makes a
   story; near-duplicates found by :func:`dedup.find` are ``copy`` links with score 1.
 - **Clustering**: average linkage on the links, merging the two groups whose mean
   pairwise score (a pair without a link counts 0, pairs of groups that touch are scored in
-  full) is highest while it is at least ``threshold``. A large story cannot swallow a
+  full) is highest while it is at least ``threshold`` (a linkage estimated from the known
+  links only is a lower bound, so every such estimate is checked in full). A large story cannot swallow a
   neighbour through one weak link: every merge needs the mean over all member pairs.
 
 Everything is in document-id order and uses no Python ``hash()``: the result does not
@@ -33,7 +39,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import xxhash
 
-from .anchors import Anchor, anchor_set, detect_language
+from .anchors import Anchor, anchor_set, detect_language, text_date
 from .document import Document
 from .errors import ParameterError
 from .lsh import candidates, recall_bands
@@ -55,13 +61,18 @@ def _number(value: object) -> bool:
 class StoryParams:
     """Parameters of :func:`find_stories` (the same defaults are used for every data set)."""
 
-    threshold: float = 0.14        # least mean pair score for two groups to merge
+    threshold: float = 0.24        # least mean pair score for two groups to merge
     min_score: float = 0.05        # a pair scoring less is no link
     min_shared: int = 3            # least shared anchors (each also in another document) for a link
     word_weight: float = 0.7       # same-language pairs: share of the word TF-IDF cosine in the score
-    cross_offset: float = 0.45     # pairs scored on anchors alone (across languages): score above this, rescaled
+    topic_weight: float = 0.5      # share of the latent-topic (LSA) cosine in the word similarity
+    topic_dims: float = 3.5        # LSA dimensions per language group of n documents: topic_dims * sqrt(n)
+    word_link: float = 0.3         # same-language pairs with this word cosine need no min_shared anchors
+    cross_offset: float = 0.4      # pairs scored on anchors alone (across languages): score above this, rescaled
     window_days: float = 7.0       # dated pairs farther apart than this ...
     far_penalty: float = 0.7       # ... have their score multiplied by this (0: never linked)
+    season_days: float = 180.0     # dated pairs farther apart than this ...
+    season_penalty: float = 0.3    # ... have their score multiplied by this as well (a follow-up, not a rewrite)
     max_df: float = 0.1            # anchors in more than this share of documents are left out of LSH
     lsh_threshold: float = 0.1     # anchor-set Jaccard found with probability >= lsh_recall
     lsh_recall: float = 0.95
@@ -78,11 +89,12 @@ class StoryParams:
         _check(self.lsh_recall < 1, "lsh_recall", self.lsh_recall, "a number in (0, 1)")
         _check(_number(self.cross_offset) and 0 <= self.cross_offset < 1, "cross_offset", self.cross_offset,
                "a number in [0, 1)")
-        for name in ("word_weight", "far_penalty"):
+        for name in ("word_weight", "far_penalty", "word_link", "season_penalty", "topic_weight"):
             value = getattr(self, name)
             _check(_number(value) and 0 <= value <= 1, name, value, "a number in [0, 1]")
-        _check(_number(self.window_days) and self.window_days >= 0, "window_days", self.window_days,
-               "a number >= 0 (days)")
+        for name in ("window_days", "season_days", "topic_dims"):
+            value = getattr(self, name)
+            _check(_number(value) and value >= 0, name, value, "a number >= 0 (days)")
         for name, low in (("min_shared", 1), ("max_bucket", 2), ("max_evidence", 0)):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= low, name, value,
@@ -144,6 +156,8 @@ class _Corpus:
     times: np.ndarray                   # seconds, inf when absent
     words: list = field(default_factory=list)  # per document: (language group, row) of the word matrix
     word_rows: dict = field(default_factory=dict)
+    topic_rows: dict = field(default_factory=dict)  # per language: L2-normalised LSA rows (or absent)
+    topic_weight: float = 0.0
 
 
 def _text(d: Document) -> str:
@@ -172,12 +186,30 @@ def _prepare(docs: list[Document]) -> _Corpus:
     weight = np.array([float(idf[i[~phrase[i]]].sum())
                        + unique * sum(1 for k, x in a.items() if k not in index and x.kind != "phrase")
                        for i, a in zip(ids, anchors)])
-    times = np.array([timestamp(d.published) for d in docs], dtype=float)
+    # no publication date: a dateline near the start of the text (``May 28, 2009``) stands in for it
+    times = np.array([timestamp(d.published) if math.isfinite(timestamp(d.published))
+                      else timestamp(text_date(_text(d))) for d in docs], dtype=float)
     return _Corpus(docs, langs, anchors, ids, vocab, idf, weight, times)
 
 
-def _word_vectors(corpus: _Corpus) -> None:
-    """TF-IDF word vectors per language (rows L2-normalised), for same-language pairs."""
+HEADLINE_REPEAT = 1
+
+
+def _word_text(d: Document) -> str:
+    """The text for word vectors: the headline (first line) counts ``1 + HEADLINE_REPEAT`` times."""
+    text = _text(d)
+    head = text.split("\n", 1)[0]
+    return "\n".join([head] * HEADLINE_REPEAT + [text])
+
+
+def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float = 0.0) -> None:
+    """TF-IDF word vectors per language (rows L2-normalised), for same-language pairs.
+
+    With ``topic_weight`` > 0 also a latent-topic (LSA) projection of them with
+    ``round(topic_dims * sqrt(n))`` dimensions for a language group of ``n`` documents:
+    it links reports of one event written with different words (``plunge``/``tumble``). Only
+    for groups where that is at most half the number of documents (about 50 or more).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     groups: dict[str, list[int]] = {}
@@ -191,10 +223,18 @@ def _word_vectors(corpus: _Corpus) -> None:
         vec = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", min_df=1, max_df=0.5,
                               token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
         try:
-            m = vec.fit_transform([_text(corpus.docs[i]) for i in members]).tocsr()
+            m = vec.fit_transform([_word_text(corpus.docs[i]) for i in members]).tocsr()
         except ValueError:  # empty vocabulary
             continue
         corpus.word_rows[lang] = m
+        dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1)
+        # a projection keeping more than half the documents' dimensions is no topic model (small groups)
+        if topic_weight > 0 and 2 <= dims <= len(members) // 2:
+            from sklearn.decomposition import TruncatedSVD
+
+            z = TruncatedSVD(dims, algorithm="arpack", random_state=0).fit_transform(m)
+            norms = np.linalg.norm(z, axis=1, keepdims=True)
+            corpus.topic_rows[lang] = z / np.where(norms > 0, norms, 1.0)
         for row, i in enumerate(members):
             corpus.words[i] = (lang, row)
 
@@ -204,7 +244,12 @@ def _word_similarity(corpus: _Corpus, i: int, j: int) -> float | None:
     if wi is None or wj is None or wi[0] != wj[0]:
         return None
     m = corpus.word_rows[wi[0]]
-    return float(m[wi[1]].multiply(m[wj[1]]).sum())
+    cos = float(m[wi[1]].multiply(m[wj[1]]).sum())
+    z = corpus.topic_rows.get(wi[0])
+    if z is not None and corpus.topic_weight > 0:
+        topic = max(0.0, float(z[wi[1]] @ z[wj[1]]))
+        cos = (1 - corpus.topic_weight) * cos + corpus.topic_weight * topic
+    return cos
 
 
 # -- candidates -----------------------------------------------------------------------------------------------
@@ -254,10 +299,10 @@ class _Scorer:
             s = 1.0
         else:
             s, shared = self.anchor_score(i, j)
-            if shared < self.p.min_shared:
+            w = _word_similarity(self.c, i, j) if self.p.word_weight > 0 else None
+            if shared < self.p.min_shared and (w is None or w < self.p.word_link):
                 s = 0.0
             else:
-                w = _word_similarity(self.c, i, j) if self.p.word_weight > 0 else None
                 if w is not None:
                     s = (1 - self.p.word_weight) * s + self.p.word_weight * w
                 elif self.c.langs[i] != self.c.langs[j] or self.p.word_weight == 0:
@@ -267,6 +312,8 @@ class _Scorer:
                 ti, tj = self.c.times[i], self.c.times[j]
                 if math.isfinite(ti) and math.isfinite(tj) and abs(ti - tj) > self.p.window_days * 86400:
                     s *= self.p.far_penalty
+                    if abs(ti - tj) > self.p.season_days * 86400:
+                        s *= self.p.season_penalty
                 if s < self.p.min_score:
                     s = 0.0
         s = round(min(s, 1.0), 6)
@@ -308,13 +355,15 @@ def average_linkage(n: int, edges: Iterable[tuple[int, int]], score, threshold: 
         neg, a, b, exact, va, vb = heapq.heappop(heap)
         if a not in alive or b not in alive or version[a] != va or version[b] != vb:
             continue  # stale: a group changed since this entry was made
-        if -neg < threshold - 1e-12:
-            break  # the best remaining linkage (estimates are lower bounds) is below the threshold
         if not exact:
+            # an estimate from the known edges only is a lower bound: always check the exact linkage
             total = sum(score(x, y) for x in members[a] for y in members[b])
             mean = total / (len(members[a]) * len(members[b]))
-            heapq.heappush(heap, (-mean, a, b, 1, va, vb))
+            if mean >= threshold - 1e-12:
+                heapq.heappush(heap, (-mean, a, b, 1, va, vb))
             continue
+        if -neg < threshold - 1e-12:
+            continue  # exact and too low; estimates below it may still hide a linkage above the threshold
         # merge b into a (a < b): a keeps its label, the smaller index
         lo, hi = (a, b) if a < b else (b, a)
         members[lo] = sorted(members[lo] + members[hi])
@@ -353,7 +402,8 @@ def find_stories(documents: Iterable[Document], params: StoryParams = StoryParam
     docs = sorted_documents(documents)
     corpus = _prepare(docs)
     if params.word_weight > 0:
-        _word_vectors(corpus)
+        corpus.topic_weight = params.topic_weight
+        _word_vectors(corpus, params.topic_weight, params.topic_dims)
     copies = _copy_pairs(docs, params)
     cands = _candidates(corpus, params)
     scorer = _Scorer(corpus, params, copies)

@@ -114,3 +114,24 @@ def test_genitive_s_dropped_only_when_bare_form_present():
 ])
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text,want", [
+    ("Airbus delivers first A380\nOctober 15, 2007\nThe first A380 was delivered today.", "2007-10-15"),
+    ("Eerste Airbus A380 opgeleverd\n15-Oct-07\nDe eerste A380 is vandaag opgeleverd.", "2007-10-15"),
+    ("Se ha entregado el primer Airbus A380\n15 de octubre del 2007\nEl primer A380...", "2007-10-15"),
+    ("Primo Airbus A380 consegnato\n15 ottobre 2007\nIl primo A380...", "2007-10-15"),
+    ("Erster A380 ausgeliefert\n15. Oktober 2007\nDer erste A380...", "2007-10-15"),
+    ("Posted 2007-10-15: the first A380 was delivered.", "2007-10-15"),
+])
+def test_text_date_reads_datelines(text, want):
+    from dedup.anchors import text_date
+
+    assert text_date(text) == want
+
+
+def test_text_date_none_without_a_full_date():
+    from dedup.anchors import text_date
+
+    assert text_date("It happened on 1 March in Oslo; 2007 was a good year.") is None
+    assert text_date("x" * 500 + " October 15, 2007") is None  # only the start of the text is a dateline

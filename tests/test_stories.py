@@ -90,6 +90,28 @@ def test_average_linkage_does_not_chain():
     assert labels == [0, 0, 0, 0, 4]
 
 
+def test_average_linkage_checks_exact_linkage_of_estimates():
+    # only the 0-2 edge is known (estimate 0.1 for {0, 1} + {2}); the exact linkage is 0.4
+    scores = {(0, 1): 0.9, (0, 2): 0.2, (1, 2): 0.6}
+    labels = average_linkage(3, [(0, 1), (0, 2)], lambda i, j: scores.get((min(i, j), max(i, j)), 0.0), 0.3)
+    assert labels == [0, 0, 0]
+
+
+def test_dateline_stands_in_for_missing_dates():
+    a = ("Halvern port strike ends\nMarch 4, 2021\nDock workers in Halvern ended their strike on Monday after "
+         "union leader Marit Osen and port director Jens Kalvik agreed on 4.5 percent more pay for 2,300 workers "
+         "at the Skarholm terminal.")
+    b = ("Halvern port strike ends again\nMarch 7, 2023\nDock workers in Halvern ended their strike on Monday after "
+         "union leader Marit Osen and port director Jens Kalvik agreed on 4.5 percent more pay for 2,300 workers "
+         "at the Skarholm terminal.")
+    docs = [Document("a", a, lang="en"), Document("b", b, lang="en")]
+    near = find_stories(docs, StoryParams(copy_threshold=None, word_weight=0, season_penalty=1.0, far_penalty=1.0))
+    far = find_stories(docs, StoryParams(copy_threshold=None, word_weight=0, season_penalty=0.01, far_penalty=0.01))
+    assert [s.members for s in near.stories] == [("a", "b")]
+    assert near.stories[0].first_published is None  # the dateline is used for scoring only
+    assert far.stories == []
+
+
 def test_no_chaining_end_to_end():
     a = ("Harbour workers in Halvern struck on Monday. Union leader Marit Osen and port director Jens Kalvik "
          "met at the Skarholm terminal; Osen demanded 4.5 percent more pay for 2,300 workers.")
@@ -146,6 +168,8 @@ def test_records_are_json_ready():
     ({"word_weight": -0.1}, "word_weight"), ({"far_penalty": 2}, "far_penalty"), ({"window_days": -1}, "window_days"),
     ({"max_df": 0}, "max_df"), ({"num_perm": 0}, "num_perm"), ({"copy_threshold": 0}, "copy_threshold"),
     ({"lsh_recall": 1.0}, "lsh_recall"), ({"min_shared": True}, "min_shared"),
+    ({"season_penalty": 1.5}, "season_penalty"), ({"season_days": -1}, "season_days"),
+    ({"topic_weight": -0.5}, "topic_weight"), ({"topic_dims": -1}, "topic_dims"), ({"word_link": 2}, "word_link"),
 ])
 def test_parameter_errors_name_parameter_value_and_expectation(kwargs, name):
     with pytest.raises(ParameterError, match=rf"^{name}=.* is invalid: expected "):
