@@ -111,7 +111,7 @@ from .errors import IncompatibleSignatures, ParameterError
 from .index_sqlite import (FORMAT_VERSION, APPLICATION, IndexFileError, connect, create_schema, file_bytes,
                            id_list, read_meta, set_blob, set_from_blob, sig_blob, sig_from_blobs, signed,
                            table_bytes)
-from .lsh import Candidates, _bucket_pairs, band_keys, bands_for, unique_pairs
+from .lsh import Candidates, band_keys, band_pairs, bands_for, unique_pairs
 from .minhash import EMPTY, estimate_jaccard
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, RepeatParams,
                      ShingleParams)
@@ -811,11 +811,5 @@ def _bucket_candidates(band: np.ndarray, key: np.ndarray, member: np.ndarray, ma
     found = [np.empty((0, 2), np.int64)]
     for j in np.unique(band).tolist():
         sel = band == j
-        m, k = member[sel], key[sel]
-        order = np.argsort(k, kind="stable")
-        k = k[order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        sizes = np.diff(np.r_[starts, len(k)])
-        two = sizes >= 2
-        found.append(_bucket_pairs(m[order], starts[two], sizes[two], max_bucket))
+        found.append(band_pairs(key[sel], member[sel], max_bucket)[0])
     return np.concatenate(found)

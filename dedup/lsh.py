@@ -136,16 +136,23 @@ def candidates(signatures: np.ndarray, bands: int, rows: int, max_bucket: int) -
     found, oversized = [], []
     for band in range(bands):
         key = band_key(signatures, band, rows)[live]  # one band at a time: no copy of all signatures
-        order = np.argsort(key, kind="stable")
-        k = key[order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        sizes = np.diff(np.r_[starts, len(k)])
-        big = sizes >= 2
-        starts, sizes = starts[big], sizes[big]
-        oversized += [(band, int(s)) for s in sizes[sizes > max_bucket]]
-        found.append(live[_bucket_pairs(order, starts, sizes, max_bucket)])
+        pairs, big = band_pairs(key, live, max_bucket)
+        found.append(pairs)
+        oversized += [(band, s) for s in big]
     return Candidates(unique_pairs(np.concatenate(found) if found else np.empty((0, 2), np.int64)),
                       bands, rows, tuple(oversized))
+
+
+def band_pairs(key: np.ndarray, member: np.ndarray, max_bucket: int) -> tuple[np.ndarray, list[int]]:
+    """Pairs of ``member`` sharing a ``key`` (one band), and the sizes of the buckets over ``max_bucket``."""
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[starts, len(k)])
+    two = sizes >= 2
+    starts, sizes = starts[two], sizes[two]
+    # _bucket_pairs sorts each bucket's members: an oversized bucket links to its smallest member
+    return _bucket_pairs(member[order], starts, sizes, max_bucket), [int(s) for s in sizes[sizes > max_bucket]]
 
 
 def unique_pairs(pairs: np.ndarray) -> np.ndarray:

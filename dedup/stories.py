@@ -44,13 +44,8 @@ from .document import Document
 from .errors import ParameterError
 from .lsh import candidates, recall_bands
 from .minhash import signatures
-from .params import Config, MatchParams, MinHashParams
+from .params import Config, MatchParams, MinHashParams, _check
 from .pipeline import find, sorted_documents, timestamp
-
-
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
-    if not ok:
-        raise ParameterError(f"{name}={value!r} is invalid: expected {expected}")
 
 
 def _number(value: object) -> bool:
