@@ -137,6 +137,23 @@ def _put_utf8(out, n, cp):
     return n + 4
 
 
+@njit(inline="always")
+def _push(t, h, ring, slot, n, k, pk, line, out_hash, out_line, w):
+    """Add unit hash t to the rolling shingle hash; emit a shingle once k units are in."""
+    if n >= k:
+        h = (h - ring[slot] * pk) * P1 + t
+    else:
+        h = h * P1 + t
+    ring[slot] = t
+    slot = slot + 1 if slot + 1 < k else 0
+    n += 1
+    if n >= k:
+        out_hash[w] = fmix64(h)
+        out_line[w] = line
+        w += 1
+    return h, slot, n, w
+
+
 @njit(cache=True)
 def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
                  out_hash, out_line, w):
@@ -152,13 +169,20 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
     tables; a document holding a code point flagged ``special`` (one whose
     folding or NFKC form a per-character rule cannot reproduce) returns -1 so the
     caller redoes it through :func:`dedup.normalize.normalize`.
+
+    Most text is ASCII words between ASCII separators, so two tight loops take
+    those bytes (a table maps each byte to its folded word byte, 0 for anything
+    else); only non-ASCII code points and line ends reach the general decoder.
     """
     ring = np.zeros(k, np.uint64)
     tok = np.empty(4 * (end - start) + 16, np.uint8)
-    ascii_tok = np.zeros(128, np.uint8)  # ASCII word byte as it enters a token (0: not a word byte)
+    ascii_tok = np.zeros(256, np.uint8)  # byte as it enters a word (0: not an ASCII word byte)
+    ascii_sep = np.zeros(256, np.bool_)  # ASCII bytes that only end a word (not line ends)
     for b in range(128):
         if is_word[b]:
             ascii_tok[b] = b + 32 if (fold and 65 <= b <= 90) else b
+        elif b != NEWLINE and b != 13:
+            ascii_sep[b] = True
     pk = U64(1)
     for _ in range(k - 1):
         pk *= P1
@@ -170,10 +194,19 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
     tlen = 0  # bytes of the unit being built
     p = start
     while p <= end:
-        if not by_char:  # the hot loop: ASCII word bytes go straight into the token
-            while p < end and buf[p] < 0x80 and ascii_tok[buf[p]] != 0:
-                tok[tlen] = ascii_tok[buf[p]]
-                tlen += 1
+        if not by_char:  # the hot loops: ASCII word bytes into the token, ASCII separators end it
+            while p < end:
+                c8 = buf[p]
+                if ascii_tok[c8] != 0:
+                    tok[tlen] = ascii_tok[c8]
+                    tlen += 1
+                elif ascii_sep[c8]:
+                    if tlen > 0:
+                        h, slot, n, w = _push(xxh64(tok, 0, tlen), h, ring, slot, n, k, pk, line,
+                                              out_hash, out_line, w)
+                        tlen = 0
+                else:
+                    break
                 p += 1
         if p == end:
             c, size, boundary = NEWLINE, 1, True
@@ -208,19 +241,8 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
         elif tlen > 0:
             pending = 1
         if pending:
-            t = xxh64(tok, 0, tlen)
+            h, slot, n, w = _push(xxh64(tok, 0, tlen), h, ring, slot, n, k, pk, line, out_hash, out_line, w)
             tlen = 0
-            if n >= k:
-                h = (h - ring[slot] * pk) * P1 + t
-            else:
-                h = h * P1 + t
-            ring[slot] = t
-            slot = slot + 1 if slot + 1 < k else 0
-            n += 1
-            if n >= k:
-                out_hash[w] = fmix64(h)
-                out_line[w] = line
-                w += 1
         if boundary:
             if 0 < n < k:
                 out_hash[w] = fmix64(h)
@@ -287,20 +309,27 @@ def minhash_segments(hashes, indptr, a, b):
     The 32-bit input is the low half of each 64-bit shingle hash, pre-mixed by
     MurmurHash3's fmix32; permutation p maps it to ``(a[p]*x + b[p]) mod 2**32``.
     An empty segment gets the all-0xFFFFFFFF signature, as in datasketch.
+
+    The loop runs permutation by permutation over a document's mixed inputs:
+    a minimum over a contiguous array, which the compiler vectorises across
+    inputs (about 30% faster than updating all permutations per input).
     """
     n = len(indptr) - 1
     num_perm = len(a)
-    out = np.full((n, num_perm), np.uint32(0xFFFFFFFF), np.uint32)
+    out = np.empty((n, num_perm), np.uint32)
     a32 = a.astype(np.uint32)
     b32 = b.astype(np.uint32)
     for i in prange(n):
-        sig = out[i]
-        for j in range(indptr[i], indptr[i + 1]):
-            x = np.uint32(fmix32(hashes[j] & MASK32))
-            for q in range(num_perm):
-                v = np.uint32(a32[q] * x + b32[q])
-                if v < sig[q]:
-                    sig[q] = v
+        x = np.empty(indptr[i + 1] - indptr[i], np.uint32)
+        for j in range(len(x)):
+            x[j] = np.uint32(fmix32(hashes[indptr[i] + j] & MASK32))
+        for q in range(num_perm):
+            aq = a32[q]
+            bq = b32[q]
+            m = np.uint32(0xFFFFFFFF)
+            for j in range(len(x)):
+                m = min(m, np.uint32(aq * x[j] + bq))
+            out[i, q] = m
     return out
 
 
