@@ -155,8 +155,23 @@ def _push(t, h, ring, slot, n, k, pk, line, out_hash, out_line, w):
 
 
 @njit(cache=True)
-def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
-                 out_hash, out_line, w):
+def _ascii_tables(is_word, fold):
+    """Per byte value: the byte it adds to a word (0: not an ASCII word byte, so also
+    every byte >= 0x80) and whether it is an ASCII separator (not a line end).
+    Built once per batch: per document, building them cost about 5% of the kernel."""
+    ascii_tok = np.zeros(256, np.uint8)
+    ascii_sep = np.zeros(256, np.bool_)
+    for b in range(128):
+        if is_word[b]:
+            ascii_tok[b] = b + 32 if (fold and 65 <= b <= 90) else b
+        elif b != NEWLINE and b != 13:
+            ascii_sep[b] = True
+    return ascii_tok, ascii_sep
+
+
+@njit(cache=True)
+def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fold, fold_start, fold_len,
+                 fold_data, special, out_hash, out_line, w):
     """Shingles of one document, written from out[w]; returns the new w, or -1 (see below).
 
     Units are words (maximal runs of alphanumeric code points) or, with
@@ -170,19 +185,12 @@ def _shingle_one(buf, start, end, is_word, by_char, k, fold, fold_start, fold_le
     folding or NFKC form a per-character rule cannot reproduce) returns -1 so the
     caller redoes it through :func:`dedup.normalize.normalize`.
 
-    Most text is ASCII words between ASCII separators, so two tight loops take
-    those bytes (a table maps each byte to its folded word byte, 0 for anything
-    else); only non-ASCII code points and line ends reach the general decoder.
+    Most text is ASCII words between ASCII separators, so a tight loop takes
+    those bytes through the tables of :func:`_ascii_tables`; only non-ASCII code
+    points and line ends reach the general decoder.
     """
     ring = np.zeros(k, np.uint64)
     tok = np.empty(4 * (end - start) + 16, np.uint8)
-    ascii_tok = np.zeros(256, np.uint8)  # byte as it enters a word (0: not an ASCII word byte)
-    ascii_sep = np.zeros(256, np.bool_)  # ASCII bytes that only end a word (not line ends)
-    for b in range(128):
-        if is_word[b]:
-            ascii_tok[b] = b + 32 if (fold and 65 <= b <= 90) else b
-        elif b != NEWLINE and b != 13:
-            ascii_sep[b] = True
     pk = U64(1)
     for _ in range(k - 1):
         pk *= P1
@@ -273,10 +281,11 @@ def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len,
     scratch_l = np.empty(max(len(buf), 1), np.int32)
     counts = np.zeros(n + 1, np.int64)
     redo = np.zeros(n, np.bool_)
+    ascii_tok, ascii_sep = _ascii_tables(is_word, fold)
     for i in prange(n):
         s = offsets[i]
-        w = _shingle_one(buf, s, offsets[i + 1], is_word, by_char, k, fold, fold_start, fold_len, fold_data,
-                         special, scratch_h, scratch_l, s)
+        w = _shingle_one(buf, s, offsets[i + 1], ascii_tok, ascii_sep, is_word, by_char, k, fold, fold_start,
+                         fold_len, fold_data, special, scratch_h, scratch_l, s)
         if w < 0:
             redo[i] = True
         else:
