@@ -1,23 +1,40 @@
 """Benchmark of the persistent index (dedup/index.py): add throughput, query latency, bytes on disk.
 
-    python benchmarks/index_bench.py                 # quick: 20,000 generated articles
-    python benchmarks/index_bench.py --n 100000      # more real articles
-    python benchmarks/index_bench.py --full          # 1,000,000 indexed: 20,000 real + 980,000 synthetic
+    python benchmarks/index_bench.py                          # quick: 20,000 generated articles, SQLite
+    python benchmarks/index_bench.py --n 100000               # more real articles
+    python benchmarks/index_bench.py --full                   # 1,000,000 indexed: 20,000 real + 980,000 synthetic
+    python benchmarks/index_bench.py --backend postgres --n 100000   # the same on PostgreSQL
+    python benchmarks/index_bench.py --stories --n 5000       # with story placement (the index's default)
+    python benchmarks/index_bench.py --agreement              # stories placed on arrival vs `dedup stories`
 
+* **backend**: ``sqlite`` (a file in ``--dir`` or a temporary folder) or ``postgres``: the
+  server at ``--url``, else a throwaway one on 127.0.0.1 started as the tests start it
+  (tests/test_index_postgres.py), in a fresh schema. Same machine, same client process:
+  PostgreSQL figures include the loopback round trips.
 * **add**: ``Index.add`` of ``--n`` generated articles (benchmarks/generate.py, ~500 words, 10%
-  syndicated copies) in batches of ``--batch`` (one transaction each, synchronous=FULL), from
-  raw text to committed rows: normalise, shingle, MinHash, band keys, candidate lookup, exact
-  verification, pairs and cluster labels. Reported as articles/s.
+  syndicated copies) in batches of ``--batch`` (one transaction each, durable commits: SQLite
+  ``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``), from raw text to committed rows:
+  normalise, shingle, MinHash, band keys, candidate lookup, exact verification, pairs and cluster
+  labels (and with ``--stories`` anchors, words and story placement). Reported as articles/s.
+  Stories are off unless ``--stories`` (the figures then compare with earlier runs).
 * **query**: latency of ``Index.query([one article])`` (sketch + band lookups + exact
   verification; nothing added) for ``--queries`` held-out syndicated copies whose original is
-  indexed (so every query finds its match); p50/p99 in ms.
+  indexed (so every query finds its match); p50/p99 in ms. With ``--stories`` also of
+  ``Index.query_stories([one article])``.
 * **full**: 1,000,000 articles cannot be generated and added here in reasonable time, so
   ``--full`` adds ``--n`` real articles and then ``--synthetic`` random signatures through
   ``Index.load_signatures``, the documented bulk path (signature + band keys, no exact set, no
   pair search). Queries then walk a bands table of 40M rows, the size 1M real articles give.
-* **bytes**: pages per table from SQLite's ``dbstat`` after a checkpoint, per indexed article:
-  ``docs`` (the 512-byte signature + id and metadata) + ``bands`` (band keys; its primary key
-  is the (band, key) index) versus ``sets`` (exact shingle sets, 8 bytes a shingle).
+* **bytes**: per indexed article, by table with its indexes (SQLite ``dbstat`` after a
+  checkpoint; PostgreSQL ``pg_table_size``/``pg_relation_size``): ``docs`` (the 512-byte
+  signature, id and metadata) + ``bands`` (band keys), ``sets`` (exact shingle sets, 8 bytes a
+  shingle) and, with ``--stories``, the story tables.
+
+* **agreement**: B-cubed F1 against the gold events of news_cluster and meantime
+  (``../shared/data``, as benchmarks/stories_bench.py reads them) of the stories the index
+  places as articles arrive (in publication order, id order and a shuffled order), beside
+  ``dedup stories`` on the whole corpus, with and without its topic model (which the index
+  cannot have), and the B-cubed F1 of the index's stories against the batch's.
 
 numba's OpenMP workers are made to wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless set):
 with active spinning a single-article sketch costs ~250 ms on a loaded 2-core machine instead
@@ -38,13 +55,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 from generate import generate  # noqa: E402
 
 from dedup import Document  # noqa: E402
 from dedup.index import Index  # noqa: E402
+from dedup.index_store import TABLES  # noqa: E402
+
+STORY_TABLES = ("story_docs", "apost", "anchor_df", "term_df", "lang_n", "story_links")
 
 
 def documents(records) -> list[Document]:
@@ -62,8 +83,85 @@ def split(n: int, queries: int, seed: int, words: int):
     return documents(indexed), documents(held)
 
 
+def by_table(relations: dict[str, int]) -> dict[str, int]:
+    """Bytes per table including its indexes (``docs_pkey``, ``sqlite_autoindex_docs_1``, ``docs_comp`` ...)."""
+    out: dict[str, int] = {}
+    for name, size in relations.items():
+        bare = name.removeprefix("sqlite_autoindex_")
+        table = max((t for t in TABLES if bare == t or bare.startswith(t + "_")), key=len, default=name)
+        out[table] = out.get(table, 0) + size
+    return out
+
+
+def target_for(args) -> tuple[str, Path | None]:
+    """(index target, file to clean up)."""
+    if args.backend == "postgres":
+        if args.url:
+            return args.url, None
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        import pytest
+        from test_index_postgres import postgres_url
+
+        try:
+            return postgres_url(), None
+        except pytest.skip.Exception as e:
+            raise SystemExit(f"error: {e.msg}")
+    folder = Path(args.dir or tempfile.mkdtemp(prefix="index_bench_"))
+    path = folder / "bench.dedup"
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+    return str(path), None if args.dir else path
+
+
+def latencies(call, docs) -> tuple[dict, list]:
+    """p50/p99 of ``call([one document])`` over ``docs``, and what each call returned."""
+    lat, got = [], []
+    for d in docs:
+        t = time.perf_counter()
+        got.append(call([d])[0])
+        lat.append((time.perf_counter() - t) * 1000)
+    a = np.array(lat)
+    return {"queries": len(lat), "p50_ms": round(float(np.percentile(a, 50)), 3),
+            "p99_ms": round(float(np.percentile(a, 99)), 3), "mean_ms": round(float(a.mean()), 3)}, got
+
+
+def agreement(data: Path) -> dict:
+    """Stories placed on arrival against `dedup stories`, on the labelled sets of benchmarks/stories_bench.py."""
+    import random
+
+    import stories_bench
+    from dedup.evaluate import evaluate
+    from dedup.stories import StoryParams, find_stories
+
+    out: dict = {}
+    for name in ("news_cluster", "meantime"):
+        got = getattr(stories_bench, name)(data)
+        if got is None:
+            print(f"{name}: not found under {data}; skipped", file=sys.stderr)
+            continue
+        docs, gold = got
+        batch = find_stories(docs).labels
+        row = {"documents": len(docs), "batch": evaluate(batch, gold)["bcubed_f1"],
+               "batch_without_topics": evaluate(find_stories(docs, StoryParams(topic_weight=0.0)).labels,
+                                                gold)["bcubed_f1"]}
+        orders = {"published": sorted(docs, key=lambda d: (d.published or "~", d.id)),
+                  "id": sorted(docs, key=lambda d: d.id), "shuffled": random.Random(0).sample(docs, len(docs))}
+        for label, order in orders.items():
+            with tempfile.TemporaryDirectory() as folder, Index.open(Path(folder) / "ix.dedup") as ix:
+                ix.add(order)
+                placed = ix.stories.result().labels
+            row[f"index_{label}"] = evaluate(placed, gold)["bcubed_f1"]
+            row[f"index_{label}_vs_batch"] = evaluate(placed, batch)["bcubed_f1"]
+        out[name] = {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+        print(f"{name}: {out[name]}", file=sys.stderr)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--url", help="PostgreSQL URL (default: a throwaway server, as the tests start it)")
+    ap.add_argument("--stories", action="store_true", help="place stories too (the index's default)")
     ap.add_argument("--n", type=int, default=20_000, help="real articles to add (default 20,000)")
     ap.add_argument("--full", action="store_true", help="reach 1,000,000 indexed with synthetic signatures")
     ap.add_argument("--synthetic", type=int, default=None, help="synthetic signatures (default: 1M - n with --full)")
@@ -71,30 +169,40 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--words", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dir", help="where to put the index (default: a temporary folder)")
+    ap.add_argument("--dir", help="where to put the SQLite index (default: a temporary folder)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--agreement", action="store_true", help="only compare stories placed on arrival with the batch")
+    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="for --agreement")
     args = ap.parse_args(argv)
+    if args.agreement:
+        out = agreement(Path(args.data))
+        print(json.dumps(out, indent=1))
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+        return 0
     synthetic = args.synthetic if args.synthetic is not None else (1_000_000 - args.n if args.full else 0)
 
     t = time.perf_counter()
     indexed, held = split(args.n, args.queries, args.seed, args.words)
     gen_s = time.perf_counter() - t
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="index_bench_"))
-    path = folder / "bench.dedup"
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        p.unlink(missing_ok=True)
-    out: dict = {"n_real": len(indexed), "synthetic": synthetic, "batch": args.batch, "words": args.words,
-                 "generate_s": round(gen_s, 2), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-                 "cpu_count": os.cpu_count(), "path": str(path)}
-    with Index.open(path) as ix:
-        ix.query([Document("warm-up", "load the compiled kernels first")])
+    target, cleanup = target_for(args)
+    out: dict = {"backend": args.backend, "stories": args.stories, "n_real": len(indexed), "synthetic": synthetic,
+                 "batch": args.batch, "words": args.words, "generate_s": round(gen_s, 2),
+                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cpu_count": os.cpu_count()}
+    with Index.open(target, stories=args.stories) as ix:
+        out["target"] = ix.where
+        warm = [Document("warm-up", "Load the compiled kernels and the word lists of Amsterdam on 12 March.")]
+        ix.query(warm)
+        if args.stories:
+            ix.query_stories(warm)
         t, cpu = time.perf_counter(), time.process_time()
         report = ix.add(indexed, batch_size=args.batch)
         add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
         out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / add_s),
                       "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches}
-        print(f"add: {len(indexed):,} articles in {add_s:.1f} s = {len(indexed) / add_s:,.0f}/s wall "
-              f"({add_cpu:.1f} s CPU, all threads; {report.pairs:,} pairs)", file=sys.stderr)
+        print(f"add ({args.backend}{', stories' if args.stories else ''}): {len(indexed):,} articles in "
+              f"{add_s:.1f} s = {len(indexed) / add_s:,.0f}/s wall ({add_cpu:.1f} s CPU in this process, all "
+              f"threads; {report.pairs:,} pairs)", file=sys.stderr)
         if synthetic:
             rng = np.random.default_rng(args.seed + 1)
             t = time.perf_counter()
@@ -104,42 +212,41 @@ def main(argv=None) -> int:
                 ix.load_signatures([f"syn{start + i:08d}" for i in range(m)], sigs)
                 print(f"bulk: {start + m:,} synthetic signatures", file=sys.stderr)
             out["bulk_load_s"] = round(time.perf_counter() - t, 1)
-        ix.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        ix.db.checkpoint()
+        if args.backend == "postgres":
+            ix.db.rows("VACUUM (ANALYZE)")  # the steady state autovacuum reaches: index-only band scans
         total = ix.stats()["documents"]
-        # query latency: one article per call
-        lat, hits = [], 0
-        for d in held:
-            t = time.perf_counter()
-            matches = ix.query([d])[0]
-            lat.append((time.perf_counter() - t) * 1000)
-            hits += bool(matches)
-        lat_a = np.array(lat)
-        out["query"] = {"indexed": total, "queries": len(lat), "found_match": hits,
-                        "p50_ms": round(float(np.percentile(lat_a, 50)), 3),
-                        "p99_ms": round(float(np.percentile(lat_a, 99)), 3),
-                        "mean_ms": round(float(lat_a.mean()), 3)}
-        print(f"query: {len(lat)} single-article queries against {total:,}: p50 {out['query']['p50_ms']} ms, "
+        out["query"], found = latencies(ix.query, held)
+        hits = sum(bool(m) for m in found)
+        out["query"].update(indexed=total, found_match=hits)
+        print(f"query: {len(held)} single-article queries against {total:,}: p50 {out['query']['p50_ms']} ms, "
               f"p99 {out['query']['p99_ms']} ms, {hits} found their original", file=sys.stderr)
-        tb = ix.table_bytes()
-        sig_bands = tb.get("docs", 0) + tb.get("bands", 0)
+        if args.stories:
+            out["query_stories"], guesses = latencies(ix.query_stories, held)
+            out["query_stories"]["would_join_a_story"] = sum(g.story is not None for g in guesses)
+            print(f"query_stories: p50 {out['query_stories']['p50_ms']} ms, p99 {out['query_stories']['p99_ms']} ms",
+                  file=sys.stderr)
+        tables = by_table(ix.table_bytes())
+        per = {t: round(b / total) for t, b in sorted(tables.items())}
         out["bytes"] = {
-            "tables": tb,
-            "file_bytes": ix.stats()["file_bytes"],
-            "per_article_signature_and_bands": round(sig_bands / total),
-            "per_article_docs": round(tb.get("docs", 0) / total),
-            "per_article_bands": round(tb.get("bands", 0) / total),
-            "per_real_article_sets": round(tb.get("sets", 0) / max(1, len(indexed))),
-            "per_article_file": round(ix.stats()["file_bytes"] / total),
+            "relations": ix.table_bytes(),
+            "tables_with_indexes": tables,
+            "size_bytes": ix.stats()["file_bytes"],
+            "per_article_signature_and_bands": round((tables.get("docs", 0) + tables.get("bands", 0)) / total),
+            "per_article_by_table": per,
+            "per_real_article_sets": round(tables.get("sets", 0) / max(1, len(indexed))),
+            "per_real_article_stories": round(sum(tables.get(t, 0) for t in STORY_TABLES) / max(1, len(indexed))),
+            "per_article_total": round(ix.stats()["file_bytes"] / total),
         }
         print(f"bytes per article: signature+bands {out['bytes']['per_article_signature_and_bands']} "
-              f"(docs {out['bytes']['per_article_docs']}, bands {out['bytes']['per_article_bands']}), "
-              f"exact sets {out['bytes']['per_real_article_sets']} per real article, "
-              f"file {out['bytes']['per_article_file']}", file=sys.stderr)
+              f"(by table with indexes: {per}), exact sets {out['bytes']['per_real_article_sets']} and "
+              f"stories {out['bytes']['per_real_article_stories']} per real article, "
+              f"total {out['bytes']['per_article_total']}", file=sys.stderr)
     print(json.dumps(out, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-    if not args.dir:
-        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    if cleanup is not None:
+        for p in (cleanup, Path(f"{cleanup}-wal"), Path(f"{cleanup}-shm")):
             p.unlink(missing_ok=True)
     return 0
 

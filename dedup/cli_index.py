@@ -1,4 +1,4 @@
-"""``dedup index ...``: a persistent, incremental index on disk (SQLite)."""
+"""``dedup index ...``: a persistent, incremental index: an SQLite file, or a PostgreSQL database by URL."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from .read import read_documents
 
 app = typer.Typer(help="A persistent index: add articles as they arrive and ask what they duplicate.",
                   no_args_is_help=True)
-INDEX = typer.Argument(..., help="The index file (SQLite; created by `add` or `assign` when missing).")
+INDEX = typer.Argument(..., help="The index: a file (SQLite), or a postgresql://user@host:port/db URL (PostgreSQL); "
+                       "created by `add` or `assign` when missing or empty.")
 
 
 def _config(threshold: Optional[float], k: Optional[int], num_perm: Optional[int], seed: Optional[int],
@@ -35,6 +36,12 @@ K = typer.Option(None, "-k", help="Words per shingle (new index; default 2).")
 NUM_PERM = typer.Option(None, help="MinHash permutations (new index; default 128).")
 SEED = typer.Option(None, help="MinHash seed (new index; default 1).")
 CONTAINMENT = typer.Option(None, help="Also match on containment (new index).")
+STORE_SETS = typer.Option(None, "--store-sets/--no-store-sets", show_default=False,
+                          help="Keep exact shingle sets for verification (new index; default on; without them "
+                          "matches use the MinHash estimate).")
+STORIES = typer.Option(None, "--stories/--no-stories", show_default=False,
+                       help="Place each article in a story as it arrives (new index; default on; off saves the "
+                       "story data, about 3.5 KB for a 500-word article).")
 
 
 def _read(inputs: List[str], id_field: str, text_field: str, source_field: str, published_field: str,
@@ -46,11 +53,10 @@ def _read(inputs: List[str], id_field: str, text_field: str, source_field: str, 
 
 @app.command()
 def add(
-    index: Path = INDEX, inputs: List[str] = INPUTS,
+    index: str = INDEX, inputs: List[str] = INPUTS,
     threshold: Optional[float] = THRESHOLD, k: Optional[int] = K, num_perm: Optional[int] = NUM_PERM,
     seed: Optional[int] = SEED, containment: Optional[float] = CONTAINMENT,
-    store_sets: bool = typer.Option(True, help="Keep exact shingle sets for verification (new index; "
-                                    "without them matches use the MinHash estimate)."),
+    store_sets: Optional[bool] = STORE_SETS, stories: Optional[bool] = STORIES,
     batch: int = typer.Option(1000, help="Documents per transaction (each is durable once reported)."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, source_field: str = SOURCE_FIELD,
     published_field: str = PUBLISHED_FIELD, strict: bool = STRICT,
@@ -62,7 +68,7 @@ def add(
     with _errors():
         config = _config(threshold, k, num_perm, seed, containment)
         docs = _read(inputs, id_field, text_field, source_field, published_field, strict)
-        with Index.open(index, config, store_sets=None if index.exists() else store_sets) as ix:
+        with Index.open(index, config, store_sets=store_sets, stories=stories) as ix:
             report = ix.add(docs, batch_size=batch)
     for conflict in report.conflicts:
         _say(f"warning: id {conflict!r} is already indexed with another text; the stored one was kept")
@@ -72,48 +78,56 @@ def add(
 
 @app.command()
 def query(
-    index: Path = INDEX, inputs: List[str] = INPUTS,
-    id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, strict: bool = STRICT,
+    index: str = INDEX, inputs: List[str] = INPUTS,
+    id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, published_field: str = PUBLISHED_FIELD,
+    strict: bool = STRICT,
 ) -> None:
-    """Report each document's near-duplicates among the indexed ones, without adding it.
+    """Report each document's near-duplicates and story among the indexed ones, without adding it.
 
-    Example: dedup index query news.db examples/corpus.jsonl
+    `story` is the story it would join (null: it would start its own), `story_score` its mean score with
+    that story's members. Example: dedup index query news.db examples/corpus.jsonl
     """
     with _errors():
-        docs = _read(inputs, id_field, text_field, "source", "published", strict)
+        docs = _read(inputs, id_field, text_field, "source", published_field, strict)
         with Index.open(index, create=False) as ix:
             found = ix.query(docs)
-            for doc, matches in zip(docs, found):
-                print(json.dumps({"id": doc.id, "matches": [
+            guesses = ix.query_stories(docs, found) if ix.stories else [None] * len(docs)
+            for doc, matches, guess in zip(docs, found, guesses):
+                record = {"id": doc.id, "matches": [
                     {"id": m.id, "jaccard": round(m.jaccard, 6), "estimated_jaccard": round(m.estimated_jaccard, 6),
                      "containment_query_in_match": round(m.containment_query_in_match, 6),
-                     "containment_match_in_query": round(m.containment_match_in_query, 6)} for m in matches]},
-                    ensure_ascii=False))
+                     "containment_match_in_query": round(m.containment_match_in_query, 6)} for m in matches]}
+                if guess is not None:
+                    record.update(story=guess.story, story_score=guess.score, story_size=guess.size)
+                print(json.dumps(record, ensure_ascii=False))
 
 
 @app.command()
 def assign(
-    index: Path = INDEX,
+    index: str = INDEX,
     source: str = typer.Argument("-", help="JSONL to read (default - : stdin), one article a line."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, published_field: str = PUBLISHED_FIELD,
     strict: bool = STRICT,
 ) -> None:
-    """Add each incoming article and print its cluster as it arrives (one JSON line each).
+    """Add each incoming article and print its cluster and story as it arrives (one JSON line each).
 
-    Example: dedup index assign news.db - < examples/corpus.jsonl
+    `cluster` is the representative of its near-duplicate cluster, `story` the id of the article that started
+    its story. Example: dedup index assign news.db - < examples/corpus.jsonl
     """
     read = P.ReadParams(id_field, text_field, published_field=published_field, strict=strict)
     with _errors():
         with Index.open(index) as ix:
             for doc in read_documents([source], read, lambda p: _say(f"warning: {p}")):
                 a = ix.assign(doc)
-                sys.stdout.write(json.dumps({"id": a.id, "status": a.status, "cluster": a.representative,
-                                             "members": list(a.members)}, ensure_ascii=False) + "\n")
+                record = {"id": a.id, "status": a.status, "cluster": a.representative, "members": list(a.members)}
+                if a.story is not None:
+                    record.update(story=a.story, story_members=list(a.story_members))
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
                 sys.stdout.flush()
 
 
 @app.command()
-def stats(index: Path = INDEX) -> None:
+def stats(index: str = INDEX) -> None:
     """Documents, pairs, clusters, size on disk and the parameters the index was made with.
 
     Example: dedup index stats news.db
@@ -124,7 +138,7 @@ def stats(index: Path = INDEX) -> None:
 
 
 @app.command()
-def remove(index: Path = INDEX, ids: List[str] = typer.Argument(..., help="Ids to remove.")) -> None:
+def remove(index: str = INDEX, ids: List[str] = typer.Argument(..., help="Ids to remove.")) -> None:
     """Remove documents (and their pairs) from the index.
 
     Example: dedup index remove news.db en-port-strike-ledger
@@ -133,13 +147,14 @@ def remove(index: Path = INDEX, ids: List[str] = typer.Argument(..., help="Ids t
         with Index.open(index, create=False) as ix:
             report = ix.remove(ids)
     for missing in report.missing:
-        _say(f"warning: no document with id {missing!r} in {index}")
+        _say(f"warning: no document with id {missing!r} in {ix.where}")
     print(json.dumps({"removed": len(report.removed), "missing": len(report.missing)}))
 
 
 @app.command()
-def export(index: Path = INDEX, out: Path = typer.Option(..., "--out", "-o", help="Folder for the files.")) -> None:
-    """Write pairs.jsonl, clusters.jsonl and cleaned.jsonl, the same files as `dedup find --out`.
+def export(index: str = INDEX, out: Path = typer.Option(..., "--out", "-o", help="Folder for the files.")) -> None:
+    """Write the files of `dedup find --out` (pairs, clusters, cleaned) and, with stories, of `dedup stories
+    --out` (stories.jsonl, links.jsonl: the stories as placed when each article arrived).
 
     Example: dedup index export news.db --out out/index/
     """
@@ -149,8 +164,8 @@ def export(index: Path = INDEX, out: Path = typer.Option(..., "--out", "-o", hel
 
 
 @app.command()
-def check(index: Path = INDEX) -> None:
-    """Check the index file for consistency (every document has its signature and bands, no orphans).
+def check(index: str = INDEX) -> None:
+    """Check the index for consistency (signatures, bands, pairs, clusters and story tables agree).
 
     Example: dedup index check news.db
     """
