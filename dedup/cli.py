@@ -49,6 +49,11 @@ class Method(str, Enum):
     star = "star"
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 INPUTS = typer.Argument(..., help="JSONL (.jsonl, .jsonl.gz), CSV, .txt files, folders of .txt, or - for stdin.")
 ID_FIELD = typer.Option("id", help="Field holding the document id.", rich_help_panel="Input")
 TEXT_FIELD = typer.Option("text", help="Field holding the text.", rich_help_panel="Input")
@@ -68,6 +73,12 @@ NUM_PERM = typer.Option(P.DEFAULT_NUM_PERM, help="MinHash permutations.", rich_h
 SEED = typer.Option(P.DEFAULT_SEED, help="MinHash seed.", rich_help_panel="Shingles")
 THRESHOLD = typer.Option(P.DEFAULT_THRESHOLD, help="Least exact Jaccard similarity of a match.")
 CONTAINMENT = typer.Option(None, help="Also match when this share of one document's shingles is in the other.")
+ENGINE = typer.Option(Engine.local, help="local: this process. dask: a Dask cluster; inputs may be globs and "
+                      "fsspec URLs (s3://...), also Parquet; the same output files.", rich_help_panel="Scale")
+SCHEDULER = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786). Default: a cluster "
+                         "of --workers processes on this machine.", rich_help_panel="Scale")
+PARTITION_SIZE = typer.Option(None, "--partition-size", help="Input bytes per Dask partition, e.g. 64MiB "
+                              "(default: about two per worker thread).", rich_help_panel="Scale")
 
 
 def _say(line: str) -> None:
@@ -150,7 +161,9 @@ def find(
                                    "instead of all pairs (reported)."),
     clean_repeats: bool = typer.Option(True, help="Leave a document's repeated body/paragraphs out of its "
                                        "shingles (listed in cleaned.jsonl)."),
-    workers: Optional[int] = typer.Option(None, help="Threads for hashing (default: all cores)."),
+    workers: Optional[int] = typer.Option(None, help="Threads for hashing (default: all cores); with --engine dask, "
+                                          "worker processes of the local cluster."),
+    engine: Engine = ENGINE, scheduler: Optional[str] = SCHEDULER, partition_size: Optional[str] = PARTITION_SIZE,
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, title_field: str = TITLE_FIELD,
     source_field: str = SOURCE_FIELD, published_field: str = PUBLISHED_FIELD, url_field: str = URL_FIELD,
     lang_field: str = LANG_FIELD, strict: bool = STRICT, max_chars: int = MAX_CHARS,
@@ -166,6 +179,15 @@ def find(
                          clean_repeats)
         read = P.ReadParams(id_field, text_field, title_field, source_field, url_field, published_field, lang_field,
                             strict=strict, max_chars=max_chars)
+        if engine is Engine.dask:
+            def run(client, options):
+                from .dask_engine.engine import find_files
+
+                return find_files(client, inputs, read, config, out, keep_first, sys.stdout, options, _warn)
+
+            _find_notes(_on_dask(inputs, scheduler, workers, partition_size, run), max_bucket, show, started)
+            return
+        _local_only(scheduler, partition_size)
         if workers is not None:
             import numba
 
@@ -183,12 +205,59 @@ def find(
             write_jsonl(cluster_records(result), sys.stdout)
         if keep_first is not None:
             write_kept(result, keep_first)
-    if result.candidates.oversized:
-        _say(f"note: {len(result.candidates.oversized)} LSH buckets had more than {max_bucket} documents "
-             f"(largest {result.stats['largest_bucket']}); their members were linked to one "
+    _find_notes({**result.stats, "skipped": skipped}, max_bucket, show, started)
+
+
+def _find_notes(stats: dict, max_bucket: int, show: bool, started: float) -> None:
+    if stats["oversized_buckets"]:
+        _say(f"note: {stats['oversized_buckets']} LSH buckets had more than {max_bucket} documents "
+             f"(largest {stats['largest_bucket']}); their members were linked to one "
              "representative instead of all pairs")
     if show:
-        _summary(result.stats, skipped, time.perf_counter() - started)
+        _summary(stats, stats["skipped"], time.perf_counter() - started)
+
+
+def _warn(problem) -> None:
+    _say(f"warning: {problem}")
+
+
+def _local_only(scheduler: Optional[str], partition_size: Optional[str]) -> None:
+    for name, value in (("scheduler", scheduler), ("partition_size", partition_size)):
+        if value is not None:
+            raise P.ParameterError(f"{name}={value!r} is invalid: expected it only with --engine dask")
+
+
+def _on_dask(inputs: List[str], scheduler: Optional[str], workers: Optional[int], partition_size: Optional[str],
+             run):
+    """Connect (a running scheduler, or a local cluster of ``workers`` processes) and ``run(client, options)``;
+    Dask is imported only here (an optional dependency), and a cluster that fails is one line."""
+    from .dask_engine import require
+
+    require()
+    from dask.utils import parse_bytes
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    from .dask_engine.engine import Options, check_inputs, connect
+    from .errors import DedupError
+
+    check_inputs(inputs)
+    size = None
+    if partition_size is not None:
+        try:
+            size = parse_bytes(partition_size)
+        except (ValueError, TypeError):
+            size = 0
+        if size < 1:
+            raise P.ParameterError(f"partition_size={partition_size!r} is invalid: expected a size such as 64MiB")
+    if workers is not None and (scheduler is not None or workers < 1):
+        raise P.ParameterError(f"workers={workers!r} is invalid: expected a positive number of local worker "
+                               "processes, and none with --scheduler (the cluster has its workers)")
+    try:
+        with connect(scheduler, workers) as client:
+            return run(client, Options(blocksize=size))
+    except (KilledWorker, CommClosedError, TimeoutError) as e:
+        raise DedupError(f"the Dask cluster failed: {type(e).__name__}: {e}") from None
 
 
 def _summary(stats: dict, skipped: int, seconds: float) -> None:
@@ -213,6 +282,9 @@ def repeats(
     min_words: int = typer.Option(30, help="Shortest repeated body/paragraph, in words; shorter repeats count only "
                                   "as whole repeated lines."),
     k: int = K, strip_accents: bool = STRIP_ACCENTS,
+    engine: Engine = ENGINE, scheduler: Optional[str] = SCHEDULER, partition_size: Optional[str] = PARTITION_SIZE,
+    workers: Optional[int] = typer.Option(None, help="With --engine dask: worker processes of the local cluster.",
+                                          rich_help_panel="Scale"),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, strict: bool = STRICT, max_chars: int = MAX_CHARS,
 ) -> None:
     """Find text repeated inside each document: a body captured twice, paragraphs or captions pasted again.
@@ -223,16 +295,29 @@ def repeats(
     with _errors():
         config = _config(Level.article, Unit.word, k, strip_accents, P.DEFAULT_NUM_PERM, P.DEFAULT_SEED,
                          P.DEFAULT_THRESHOLD, None, Method.connected, 200, min_words=min_words)
-        docs, _ = read_inputs(inputs, P.ReadParams(id_field, text_field, strict=strict, max_chars=max_chars), show)
-        found = find_repeats(docs, config)
-        write_repeats(found, out, sys.stdout)
-        if clean is not None:
-            write_cleaned(docs, found, clean, text_field)
+        read = P.ReadParams(id_field, text_field, strict=strict, max_chars=max_chars)
+        if engine is Engine.dask:
+            def run(client, options):
+                from .dask_engine.repeats import repeats_files
+
+                return repeats_files(client, inputs, read, config, out, clean, sys.stdout, text_field, options,
+                                     _warn)
+
+            counts = _on_dask(inputs, scheduler, workers, partition_size, run)
+        else:
+            _local_only(scheduler, partition_size)
+            if workers is not None:
+                raise P.ParameterError(f"workers={workers!r} is invalid: expected it only with --engine dask")
+            docs, _ = read_inputs(inputs, read, show)
+            found = find_repeats(docs, config)
+            write_repeats(found, out, sys.stdout)
+            if clean is not None:
+                write_cleaned(docs, found, clean, text_field)
+            counts = {"documents": len(found), "repeated": sum(1 for r in found if r.repeated),
+                      "lines_only": sum(1 for r in found if r.repeats and not r.repeated)}
     if show:
-        repeated = [r for r in found if r.repeated]
-        lines_only = sum(1 for r in found if r.repeats and not r.repeated)
-        err.print(f"{len(found):,} documents: {len(repeated):,} with a repeated body or paragraph, "
-                  f"{lines_only:,} with repeated lines only")
+        err.print(f"{counts['documents']:,} documents: {counts['repeated']:,} with a repeated body or paragraph, "
+                  f"{counts['lines_only']:,} with repeated lines only")
 
 
 @app.command()

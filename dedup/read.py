@@ -1,4 +1,4 @@
-"""Read stage: JSONL, CSV, text files or stdin in, Documents out, every bad record reported.
+"""Read stage: JSONL, CSV, Parquet, text files or stdin in, Documents out, every bad record reported.
 
 Files are read as bytes one line at a time and each line is decoded here, so a bad
 line costs only that record, memory stays flat on files of millions of lines, and a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import gzip
 import json
 import os
@@ -104,6 +105,8 @@ class _Reader:
             name, opener = name[:-3], gzip.open
         if name.endswith(".csv"):
             yield from self._csv(path, self._lines(path, lambda: opener(path, "rb")))
+        elif name.endswith((".parquet", ".pq")) and opener is open:
+            yield from self._parquet(path, path)
         elif name.endswith(".txt"):
             base = os.path.basename(path)
             rid = base[: len(base) - (7 if opener is gzip.open else 4)]  # drop .txt / .txt.gz
@@ -239,6 +242,30 @@ class _Reader:
         if doc is not None:
             yield doc
 
+    def _parquet(self, name: str, source: Any, row_groups: Sequence[int] | None = None,
+                 first_row: int = 1) -> Iterator[Document]:
+        """Rows of a Parquet file (a path or an open file) as records, ``name:ROW`` counting rows from 1.
+
+        Needs pyarrow (the ``dask`` extra); without it the file is one reported problem.
+        Dates and times become ISO 8601 text, so records stay JSON for ``--keep-first``.
+        """
+        try:
+            import pyarrow.parquet as pq
+            from pyarrow import ArrowException
+        except ImportError:
+            self.problem(name, "cannot read Parquet without pyarrow: pip install 'dedup[dask]'", what="file")
+            return
+        row = first_row
+        try:
+            for batch in pq.ParquetFile(source).iter_batches(row_groups=row_groups):
+                for record in batch.to_pylist():
+                    doc = self._document(f"{name}:{row}", {k: _plain(v) for k, v in record.items()})
+                    row += 1
+                    if doc is not None:
+                        yield doc
+        except (*_READ_ERRORS, ArrowException) as e:
+            self.problem(name, _cannot_read(e), what="file" if row == first_row else "rest of the file")
+
     def _directory(self, root: str) -> Iterator[Document]:
         errors: list[OSError] = []
         found = []
@@ -314,6 +341,21 @@ def _optional(value: Any) -> str | None:
         return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A Parquet value as a JSON value: dates and times as ISO 8601, bytes as UTF-8, other scalars as text."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     return str(value)
 
 
