@@ -15,7 +15,9 @@
   syndicated copies) in batches of ``--batch`` (one transaction each, durable commits: SQLite
   ``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``), from raw text to committed rows:
   normalise, shingle, MinHash, band keys, candidate lookup, exact verification, pairs and cluster
-  labels (and with ``--stories`` anchors, words and story placement). Reported as articles/s.
+  labels (and with ``--stories`` anchors, words and story placement). Reported as articles/s; with
+  ``--stories`` also the seconds of its parts (:func:`story_timers`): anchor extraction, words and
+  language, placement (its SQL reads apart) and storing the story rows.
   Stories are off unless ``--stories`` (the figures then compare with earlier runs).
 * **query**: latency of ``Index.query([one article])`` (sketch + band lookups + exact
   verification; nothing added) for ``--queries`` held-out syndicated copies whose original is
@@ -125,6 +127,38 @@ def latencies(call, docs) -> tuple[dict, list]:
             "p99_ms": round(float(np.percentile(a, 99)), 3), "mean_ms": round(float(a.mean()), 3)}, got
 
 
+def story_timers(db) -> dict[str, float]:
+    """Seconds spent, in this process, on the parts of story placement: ``anchors`` (anchor extraction,
+    dedup.anchors), ``prepare`` (anchors + language + words of each article), ``place`` (candidates, frequency
+    reads and scoring: StoryIndex._place), ``place_sql`` (its reads of ``db``) and ``add`` (place + writing
+    the story tables); by wrapping them."""
+    import dedup.index as index_module
+    import dedup.index_stories as stories_module
+
+    spent = {"anchors": 0.0, "prepare": 0.0, "place": 0.0, "place_sql": 0.0, "add": 0.0}
+    placing = [False]
+
+    def timed(name, fn, only_placing=False):
+        def run(*a, **k):
+            if only_placing and not placing[0]:
+                return fn(*a, **k)
+            placing[0] |= name == "place"
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[name] += time.perf_counter() - t
+                placing[0] &= name != "place"
+        return run
+
+    stories_module.anchor_set = timed("anchors", stories_module.anchor_set)
+    index_module.prepare = timed("prepare", stories_module.prepare)
+    cls = stories_module.StoryIndex
+    cls._place, cls.add = timed("place", cls._place), timed("add", cls.add)
+    db.rows, db.postings = timed("place_sql", db.rows, True), timed("place_sql", db.postings, True)
+    return spent
+
+
 def agreement(data: Path) -> dict:
     """Stories placed on arrival against `dedup stories`, on the labelled sets of benchmarks/stories_bench.py."""
     import random
@@ -195,11 +229,18 @@ def main(argv=None) -> int:
         ix.query(warm)
         if args.stories:
             ix.query_stories(warm)
+        spent = story_timers(ix.db) if args.stories else {}
         t, cpu = time.perf_counter(), time.process_time()
         report = ix.add(indexed, batch_size=args.batch)
         add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
         out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / add_s),
                       "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches}
+        if args.stories:  # seconds: anchors within prepare, place within add; store = add - place (SQL writes)
+            parts = {"anchors": spent["anchors"], "words_and_language": spent["prepare"] - spent["anchors"],
+                     "place_compute": spent["place"] - spent["place_sql"], "place_sql_reads": spent["place_sql"],
+                     "store_sql_writes": spent["add"] - spent["place"]}
+            out["add"]["stories_s"] = {k: round(v, 2) for k, v in parts.items()}
+            print(f"stories in add: {out['add']['stories_s']} s", file=sys.stderr)
         print(f"add ({args.backend}{', stories' if args.stories else ''}): {len(indexed):,} articles in "
               f"{add_s:.1f} s = {len(indexed) / add_s:,.0f}/s wall ({add_cpu:.1f} s CPU in this process, all "
               f"threads; {report.pairs:,} pairs)", file=sys.stderr)

@@ -9,10 +9,12 @@ joined or not depending on what was indexed before them (arrival order).
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -21,7 +23,8 @@ import dedup  # noqa: E402
 from dedup import Document  # noqa: E402
 from dedup.evaluate import evaluate, read_labels  # noqa: E402
 from dedup.index import Index  # noqa: E402
-from dedup.index_stories import tokens  # noqa: E402
+from dedup import index_stories  # noqa: E402
+from dedup.index_stories import MAX_DF_WORDS, Scored, Scorer, tokens  # noqa: E402
 from dedup.report import _atomic_write  # noqa: E402
 from dedup.stories import StoryParams, find_stories, link_records, story_records  # noqa: E402
 from test_index_postgres import postgres_url  # noqa: E402
@@ -222,3 +225,128 @@ def test_cli_prints_and_exports_stories(tmp_path):
     plain = str(tmp_path / "plain.db")
     assert run(app, ["index", "add", plain, str(corpus), "--no-stories"]).exit_code == 0
     assert "story" not in json.loads(run(app, ["index", "query", plain, str(corpus)]).stdout.splitlines()[0])
+
+
+# -- the vectorised scorer against the per-pair one it replaced ------------------------------------------------
+
+def reference_score(c, p, copies, a, b) -> Scored:
+    """The pair score as index_stories computed it pair by pair before scoring was vectorised (kept as the
+    oracle: plain numpy on one pair, easy to read against dedup.stories)."""
+    def idf(i):
+        df = np.maximum(c.anchor_df([i]), 1).astype(float)
+        got = np.where(df >= 2, np.log((c.n + 1) / df), 0.0)
+        linkable = df >= 2
+        weight = (float(got[linkable & ~i.phrase_key].sum())
+                  + math.log(c.n + 1) * int((~linkable & ~i.phrase_kind).sum()))
+        return got, weight
+
+    def vector(i):
+        n = c.lang_n.get(i.lang, 0)
+        df = np.maximum(c.term_df([i]), 1).astype(float)
+        keep = df <= MAX_DF_WORDS * n
+        w = (1 + np.log(i.counts[keep].astype(float))) * (np.log((1 + n) / (1 + df[keep])) + 1)
+        return i.terms[keep], w, float(np.sqrt(w @ w))
+
+    copy = (min(a.key, b.key), max(a.key, b.key)) in copies
+    shared_h, ia, _ = np.intersect1d(a.hashes, b.hashes, assume_unique=True, return_indices=True)
+    shared = len(shared_h)
+    if not copy and (a.lang != b.lang or p.word_weight == 0) and shared < p.min_shared:
+        return Scored(0.0, 0.0, None, False)
+    anchor = 0.0
+    if shared:
+        (ida, wa_), (_, wb_) = idf(a), idf(b)
+        low = min(wa_, wb_)
+        anchor = min(1.0, float(ida[ia].sum()) / low) if low > 0 else 0.0
+    w = None
+    if p.word_weight > 0 and a.lang == b.lang:
+        (ta, va, na), (tb, vb, nb) = vector(a), vector(b)
+        if na == 0 or nb == 0:
+            w = 0.0
+        else:
+            _, i1, i2 = np.intersect1d(ta, tb, assume_unique=True, return_indices=True)
+            w = float(va[i1] @ vb[i2]) / (na * nb)
+    if copy:
+        return Scored(1.0, anchor, w, True)
+    s = anchor
+    if shared < p.min_shared and (w is None or w < p.word_link):
+        s = 0.0
+    else:
+        if w is not None:
+            s = (1 - p.word_weight) * s + p.word_weight * w
+        elif a.lang != b.lang or p.word_weight == 0:
+            s = max(0.0, (s - p.cross_offset) / (1 - p.cross_offset))
+        if math.isfinite(a.ts) and math.isfinite(b.ts) and abs(a.ts - b.ts) > p.window_days * 86400:
+            s *= p.far_penalty
+            if abs(a.ts - b.ts) > p.season_days * 86400:
+                s *= p.season_penalty
+        if s < p.min_score:
+            s = 0.0
+    return Scored(round(min(s, 1.0), 6), anchor, w, False)
+
+
+class ReferenceScorer(Scorer):
+    """Scorer's interface, every pair scored by :func:`reference_score`."""
+
+    def __call__(self, others):
+        for o in others:
+            self.scored.setdefault(o.key, reference_score(self.c, self.p, self.copies, self.item, o))
+        return [self.scored[o.key] for o in others]
+
+
+def _close(x: Scored, y: Scored) -> bool:
+    def same(u, v):
+        return (u is None) == (v is None) and (u is None or abs(u - v) <= 1e-12)
+    return x.score == y.score and x.copy == y.copy and same(x.anchor, y.anchor) and same(x.word, y.word)
+
+
+def _placed(tmp_path, name: str, docs, queries) -> tuple:
+    with Index.open(tmp_path / f"{name}.dedup") as ix:
+        for part in range(3):
+            ix.add(docs[part::3], batch_size=7)
+        ix.export(tmp_path / name)
+        guesses = [[(g.story, g.score, g.size) for g in ix.query_stories(queries)] for _ in range(2)]
+        assert guesses[0] == guesses[1]  # the second from the words read whole (SQLite's snapshot)
+        rows = sorted(ix.db.rows("SELECT a, b, score, kind, anchor, word FROM story_links"))
+        files = [(tmp_path / name / f).read_bytes() for f in ("stories.jsonl", "links.jsonl")]
+    return files, rows, guesses
+
+
+def test_vectorised_scores_equal_the_pair_by_pair_scores(tmp_path, monkeypatch):
+    """On the examples and the seeds, added in a shuffled order and queried: every pair the index scores
+    equals the per-pair reference (to 1e-12), and the stories, links and guesses equal those placed with it."""
+    seeds, docs = seed_docs(), example_docs()
+    order = random.Random(5).sample(docs + seeds, len(docs) + len(seeds))
+    queries = seeds + docs[:8] + [Document("lone", "Ein ganz anderer Text über Gartenbau in Kleinstadt.")]
+    compared = []
+
+    class Checked(Scorer):
+        def __call__(self, others):
+            got = super().__call__(others)
+            for o, s in zip(others, got):
+                want = reference_score(self.c, self.p, self.copies, self.item, o)
+                assert _close(s, want), (self.item.id, o.id, s, want)
+                compared.append(s)
+            return got
+
+    monkeypatch.setattr(index_stories, "Scorer", Checked)
+    got = _placed(tmp_path, "vectorised", order, queries)
+    positive = sum(s.score > 0 for s in compared)
+    assert len(compared) > 200 and positive > 40, (len(compared), positive)
+    monkeypatch.setattr(index_stories, "Scorer", ReferenceScorer)
+    assert got == _placed(tmp_path, "reference", order, queries)
+
+
+def test_query_snapshot_follows_writes(tmp_path):
+    """Queries keep the story tables they read (SQLite) until they change: by this connection or another."""
+    docs = example_docs()
+    held = next(d for d in docs if d.id == "de-bahnstreik-talbote")
+    rest = [d for d in docs if d is not held]
+    with Index.open(tmp_path / "ix.dedup") as ix, Index.open(tmp_path / "ix.dedup") as other:
+        ix.add([d for d in rest if not d.id.startswith("de-bahnstreik")])
+        before = [ix.query_stories([held])[0] for _ in range(2)]  # the second reads the word frequencies whole
+        other.add([d for d in rest if d.id.startswith("de-bahnstreik")])  # another connection commits
+        after = [ix.query_stories([held])[0] for _ in range(2)]
+    with Index.open(tmp_path / "fresh.dedup") as fresh:
+        fresh.add(rest)
+        assert after == [fresh.query_stories([held])[0]] * 2 and after[0].story == "de-bahnstreik-az"
+    assert before[0] == before[1] and before[0].story is None
