@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from wordfreq import top_n_list, zipf_frequency
+from wordfreq import get_frequency_dict, top_n_list, zipf_frequency
 
 # Languages compared to tell a name (similar frequency everywhere, or rare) from a word.
 REFERENCE_LANGS = ("en", "de", "nl", "es", "it", "fr")
@@ -102,18 +103,29 @@ ALIASES = {
     **dict.fromkeys(["brussels", "brussel", "brussel", "brussel", "bruxelles", "bruselas"], "brussels"),
     **dict.fromkeys(["london", "londen", "londres", "londra"], "london"),
 }
-# The longest alias in words, for phrase look-up.
+# The longest alias in words, for phrase look-up, and the first words of the multi-word ones.
 _ALIAS_WORDS = max(len(k.split()) for k in ALIASES)
+_ALIAS_FIRST = frozenset(k.split()[0] for k in ALIASES if " " in k)
+_ALIAS_KEYS = frozenset(ALIASES.values())
 
 
 def fold(text: str) -> str:
-    """Case folded, accents stripped, transliterated: the form anchors are compared in."""
+    """Case folded, accents stripped, transliterated: the form anchors are compared in.
+
+    It runs on every token of every text (alias look-up): ASCII text is only lower-cased
+    (the same result, much faster), the rest is cached (tokens repeat)."""
+    return text.lower() if text.isascii() else _fold(text)
+
+
+@lru_cache(maxsize=1 << 18)
+def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = "".join(_TRANSLIT.get(c, c) for c in text)
     text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", text)
 
 
+@lru_cache(maxsize=1 << 18)
 def anchor_key(surface: str) -> str:
     """The cross-language key of a name or phrase: folded, dots/hyphens as spaces, aliases applied."""
     key = fold(surface)
@@ -129,20 +141,38 @@ def _stopwords() -> dict[str, frozenset[str]]:
     return {lang: frozenset(top_n_list(lang, 60)) for lang in DETECT_LANGS}
 
 
+@lru_cache(maxsize=1)
+def _stopword_langs() -> dict[str, tuple[int, ...]]:
+    """Each stop word -> the positions in DETECT_LANGS of the languages it is a stop word of."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, stop in enumerate(_stopwords().values()):
+        for w in stop:
+            out[w] = out.get(w, ()) + (i,)
+    return out
+
+
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 def detect_language(text: str, default: str = "en") -> str:
     """The language whose 60 most frequent words occur most often in the first 3,000 characters."""
-    words = [w.casefold() for w in _WORD.findall(text[:3000])]
-    if not words:
-        return default
+    langs = _stopword_langs()
+    hits = [0] * len(DETECT_LANGS)
+    for word, n in Counter(_WORD.findall(text[:3000])).items():
+        for i in langs.get(word.casefold(), ()):
+            hits[i] += n
     best, best_hits = default, 0
-    for lang, stop in _stopwords().items():
-        hits = sum(1 for w in words if w in stop)
-        if hits > best_hits:
-            best, best_hits = lang, hits
+    for lang, h in zip(_stopwords(), hits):  # the first language with the most hits
+        if h > best_hits:
+            best, best_hits = lang, h
     return best
+
+
+def warm_up(langs: Iterable[str] = DETECT_LANGS) -> None:
+    """Load the word lists and frequency tables now (before forking workers, which then share them)."""
+    _stopword_langs()
+    for lang in langs:
+        _frequencies(lang)
 
 
 def _base_lang(lang: str | None) -> str:
@@ -152,9 +182,42 @@ def _base_lang(lang: str | None) -> str:
 
 # -- names versus words --------------------------------------------------------------------------------------
 
+# lower-case ASCII and Latin-1 letters (not ß, which case folding changes): wordfreq reads such a word as it is
+_PLAIN_WORD = re.compile(r"[a-z\u00e0-\u00f6\u00f8-\u00ff]+")
+
+
+@lru_cache(maxsize=None)
+def _frequencies(lang: str) -> tuple[dict[str, float], dict[float, float]]:
+    """wordfreq's frequency table of ``lang`` and the Zipf value of each of its frequencies.
+
+    ``zipf_frequency`` tokenises and normalises its argument first (~50 us a call); for a
+    plain lower-case Latin word that is the word itself, so its Zipf value is that of its
+    frequency band, read here from one plain word of the band by ``zipf_frequency`` itself.
+    """
+    freqs = get_frequency_dict(lang)
+    zipf_of: dict[float, float] = {}
+    for word, freq in freqs.items():
+        if freq not in zipf_of and _PLAIN_WORD.fullmatch(word):
+            zipf_of[freq] = zipf_frequency(word, lang)
+    return freqs, zipf_of
+
+
 @lru_cache(maxsize=200_000)
-def _zipf(word: str, lang: str) -> float:
+def _zipf_slow(word: str, lang: str) -> float:
     return zipf_frequency(word, lang)
+
+
+def _zipf(word: str, lang: str) -> float:
+    """``wordfreq.zipf_frequency(word, lang)``, by table look-up where that gives the same value."""
+    if _PLAIN_WORD.fullmatch(word):
+        freqs, zipf_of = _frequencies(lang)
+        freq = freqs.get(word)
+        if freq is None:
+            return 0.0
+        z = zipf_of.get(freq)
+        if z is not None:
+            return z
+    return _zipf_slow(word, lang)
 
 
 @lru_cache(maxsize=200_000)
@@ -191,43 +254,21 @@ def _is_function_word(word: str, lang: str) -> bool:
 # -- tokens --------------------------------------------------------------------------------------------------
 
 # Words and codes: letters, optionally with digits (A330, G20, MH17); apostrophes and hyphens split.
-_TOKEN = re.compile(r"[^\W_]+")
+# re.split with it gives [gap, token, gap, token, ..., gap].
+_SPLIT = re.compile(r"([^\W_]+)")
 _SENTENCE_END = set(".!?:;\"'\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019()[]\u2026•|-\u2013\u2014")
+_JOINERS = frozenset(("-", "'", "\u2019", "\u2010", "\u2011"))  # a token after one of these alone is glued on
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Z])[A-Z\d]{2,10}$")
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")
 _INNER_CAPS = re.compile(r"^[A-Za-z]*[a-z][A-Z][A-Za-z]*$")
+TITLE_LINE_TOKENS = 25   # a line of more tokens is no headline
 
 
-@dataclass
-class _Tok:
-    text: str
-    start: int
-    end: int
-    initial: bool      # first word of a sentence or line
-    joined: bool       # glued to the previous token by a hyphen or apostrophe
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out: list[_Tok] = []
-    prev_end = 0
-    for m in _TOKEN.finditer(text):
-        s, e = m.start(), m.end()
-        gap = text[prev_end:s]
-        joined = bool(out) and gap in ("-", "'", "\u2019", "\u2010", "\u2011")
-        stripped = gap.strip()
-        initial = (not out) or "\n" in gap or (bool(stripped) and stripped[-1] in _SENTENCE_END and not joined)
-        if not out:
-            initial = True
-        out.append(_Tok(m.group(), s, e, initial, joined))
-        prev_end = e
-    return out
-
-
-def _is_title_case_line(toks: list[_Tok], lang: str) -> bool:
+def _is_title_case_line(toks: list[str], lang: str) -> bool:
     """An English-style Title Case Headline (German capitalises nouns anyway: never)."""
-    if lang == "de" or len(toks) > 25:
+    if lang == "de" or len(toks) > TITLE_LINE_TOKENS:
         return False
-    words = [t.text for t in toks if len(t.text) > 3 and t.text.isalpha()]
+    words = [t for t in toks if len(t) > 3 and t.isalpha()]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
 
 
@@ -258,7 +299,9 @@ for _n, _names in enumerate([
         _MONTHS[_name] = _n
 _LONG_MONTHS = {m for m in _MONTHS if len(m) > 3}  # 'mar', 'may', 'mei' alone are words too
 _DATE_DM = re.compile(r"\b(\d{1,2})(?:\.|º|er)?\s+(?:de\s+)?([^\W\d_]{3,10})\b")
-_DATE_MD = re.compile(r"\b([^\W\d_]{3,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*[.,]?\d)")
+# ``(?=(x))\1`` matches x without backtracking into it (the word cannot give letters back to
+# ``\.?\s+`` anyway): the same matches, a third faster on long texts
+_DATE_MD = re.compile(r"\b(?=([^\W\d_]{3,10}))\1\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*[.,]?\d)")
 
 
 def _decimal_separator(lang: str) -> str:
@@ -331,14 +374,27 @@ def _numbers(text: str, lang: str) -> list[Anchor]:
     return out
 
 
-def _dates(text: str) -> list[Anchor]:
+@lru_cache(maxsize=4096)
+def _date_patterns(months: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    """_DATE_DM and _DATE_MD with the month word limited to ``months`` (the text's month tokens).
+
+    The same matches for those months (a month word is a whole token either way), found
+    several times faster than by trying every word of the text."""
+    alt = "|".join(re.escape(m) for m in months)
+    return (re.compile(r"\b(\d{1,2})(?:\.|º|er)?\s+(?:de\s+)?(" + alt + r")\b"),
+            re.compile(r"\b(" + alt + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*[.,]?\d)"))
+
+
+def _dates(text: str, months: tuple[str, ...] | None = None) -> list[Anchor]:
+    """Day-month dates of ``text``; ``months``: its tokens that fold to a month name, when known."""
+    day_month, month_day = (_DATE_DM, _DATE_MD) if months is None else _date_patterns(months)
     out = []
-    for m in _DATE_DM.finditer(text):
+    for m in day_month.finditer(text):
         month = fold(m.group(2))
         day = int(m.group(1))
         if month in _LONG_MONTHS and 1 <= day <= 31:
             out.append(Anchor(f"date:{_MONTHS[month]}-{day}", "date", m.group(0)))
-    for m in _DATE_MD.finditer(text):
+    for m in month_day.finditer(text):
         month = fold(m.group(1))
         day = int(m.group(2))
         if month in _LONG_MONTHS and 1 <= day <= 31:
@@ -390,105 +446,139 @@ def text_date(text: str, head: int = DATELINE_CHARS) -> str | None:
 
 # -- names ---------------------------------------------------------------------------------------------------
 
-def _word_kind(tok: _Tok, lang: str, lower_seen: set[str], cap_noninitial: set[str], title_line: bool) -> str | None:
-    """'name', 'acronym', 'code' or None for one token."""
-    w = tok.text
+class _Static(NamedTuple):
+    """What one token says about itself in a language, whatever the text around it."""
+
+    kind: str | None        # 'name', 'acronym', 'code', or None; final unless ``contextual``
+    contextual: bool        # a capitalised word: a name unless the text says otherwise (see _kind)
+    folded: str             # the token case folded
+    zipf: float             # its frequency in the language (contextual tokens only)
+    phrase_ok: bool         # may be part of a phrase run (Financial Times), joins aside
+
+
+@lru_cache(maxsize=1 << 18)
+def _static(w: str, lang: str) -> _Static:
+    """The text-independent part of telling a name from a word (cached: tokens repeat across texts)."""
+    folded = w.casefold()
+    phrase_ok = w[:1].isupper() and w.isalpha() and not w.isupper() and not _is_function_word(w, lang)
+
+    def final(kind: str | None) -> _Static:
+        return _Static(kind, False, folded, 0.0, phrase_ok)
+
     if len(w) < 2 or w.isdigit():
-        return None
+        return final(None)
     if _CODE.match(w) and not w[0].isdigit():
-        return "code"
+        return final("code")
     if any(c.isdigit() for c in w):
-        return None
+        return final(None)
     if _ACRONYM.match(w) and sum(c.isupper() for c in w) >= 2:
         # all-caps headline words ('BREAKING') are words, not acronyms
-        if len(w) >= 5 and is_common_word(w.rstrip("s"), lang):
-            return None
-        return "acronym"
+        return final(None if len(w) >= 5 and is_common_word(w.rstrip("s"), lang) else "acronym")
     if _INNER_CAPS.match(w):
-        return "name"
-    if not w[0].isupper():
-        return None
-    if w.isupper() and len(w) > 6:
-        return None
-    folded = w.casefold()
-    if anchor_key(w) in ALIASES.values() and anchor_key(w) != folded or folded in ALIASES:
-        return "name"
+        return final("name")
+    if not w[0].isupper() or (w.isupper() and len(w) > 6):
+        return final(None)
+    key = anchor_key(w)
+    if key in _ALIAS_KEYS and key != folded or folded in ALIASES:
+        return final("name")
     if is_common_word(w, lang) or _is_function_word(w, lang):
-        return None
-    if folded in lower_seen:
-        return None
-    if tok.initial or title_line:
-        # a sentence-initial capital (or any word of a Title Case line): a name only if rare in the
-        # language or capitalised mid-sentence elsewhere in the text
-        if folded not in cap_noninitial and _zipf(folded, lang) >= (TITLE_RARE_ZIPF if title_line else RARE_ZIPF):
-            return None
+        return final(None)
     if is_compound_noun(w, lang):
-        return None
-    return "name"
+        return final(None)
+    return _Static("name", True, folded, _zipf(folded, lang), phrase_ok)
+
+
+@lru_cache(maxsize=1 << 18)
+def _anchor(surface: str, kind: str) -> Anchor:
+    """The anchor of a name, acronym, code or phrase as written (cached: the same names recur)."""
+    return Anchor(anchor_key(surface), kind, surface)
+
+
+def _line_names(toks: list[str], gaps: list[str], lo: int, hi: int, lang: str, title: bool,
+                lower_seen: set[str], cap_noninitial: set[str], alias_first: set[str]) -> list[Anchor]:
+    """Name, acronym, code and phrase anchors of tokens ``lo:hi`` (one line), then its written-out aliases.
+
+    ``gaps[k]`` is the text before token ``k``. A token all in lower case (or all digits) is
+    never an anchor nor part of a phrase, so only the others are looked at; a skipped token
+    ends a phrase run (the next one is not adjacent). A capitalised word is no name when the
+    text also has it in lower case, nor when it only starts sentences (or is in a Title Case
+    line) and is common enough in the language.
+    """
+    out: list[Anchor] = []
+    run: list[int] = []
+    rare = TITLE_RARE_ZIPF if title else RARE_ZIPF
+
+    def flush() -> None:
+        if 2 <= len(run) <= 4 and not title:
+            out.append(_anchor(" ".join(toks[j] for j in run), "phrase"))
+        run.clear()
+
+    for k in [k for k in range(lo, hi) if not (toks[k].islower() or toks[k].isdigit())]:
+        t, gap = toks[k], gaps[k]
+        if run and run[-1] != k - 1:
+            flush()
+        st = _static(t, lang)
+        initial = k == lo or (gap not in _JOINERS and gap.strip()[-1:] in _SENTENCE_END)
+        kind = st.kind
+        if st.contextual and (st.folded in lower_seen or (
+                (initial or title) and st.folded not in cap_noninitial and st.zipf >= rare)):
+            kind = None
+        if kind is not None:
+            surface = t[:-1] if kind == "acronym" and t.endswith("s") and t[:-1].isupper() else t  # CEOs -> CEO
+            out.append(_anchor(surface, kind))
+        eligible = (st.phrase_ok and not (k > lo and gap in _JOINERS) and not (k + 1 < hi and gaps[k + 1] in _JOINERS)
+                    and not (lang == "de" and kind is None))  # German capitalises nouns: only names make a phrase
+        if not eligible:
+            flush()
+            continue
+        if run and (initial or len(gap) != 1):
+            flush()
+        if not run and initial and kind is None:
+            continue  # a phrase starts at a name, or mid-sentence
+        run.append(k)
+    flush()
+    if alias_first:  # multi-word aliases written out (Verenigde Staten, Estados Unidos)
+        for k in range(lo, hi):
+            if toks[k] not in alias_first:
+                continue
+            for n in range(2, min(_ALIAS_WORDS, hi - k) + 1):
+                key = " ".join(fold(toks[j]) for j in range(k, k + n))
+                if key in ALIASES:
+                    out.append(Anchor(ALIASES[key], "name", " ".join(toks[k:k + n])))
+    return out
 
 
 def extract_anchors(text: str, lang: str | None = None) -> list[Anchor]:
-    """Every anchor occurrence of ``text`` in order of kind then position (keys may repeat)."""
+    """Every anchor occurrence of ``text`` in order of kind then position (keys may repeat).
+
+    Names come line by line (a line's phrases and aliases with it), then numbers, then dates.
+    """
     lang = _base_lang(lang) if lang else detect_language(text)
-    lines = text.split("\n")
+    parts = _SPLIT.split(text)
+    toks, gaps = parts[1::2], parts[0::2]  # gaps[k] precedes toks[k] (gaps has one more, at the end)
+    starts = [0] + [k for k in range(1, len(toks)) if "\n" in gaps[k]]
+    lines = [(lo, hi) for lo, hi in zip(starts, starts[1:] + [len(toks)]) if hi > lo]
+    titles = [hi - lo <= TITLE_LINE_TOKENS and _is_title_case_line(toks[lo:hi], lang) for lo, hi in lines]
+    distinct = set(toks)
+    lower_seen = {t.casefold() for t in distinct
+                  if t[:1].islower() and t.isalpha() and (t.islower() or not _INNER_CAPS.match(t))}
+    cap_noninitial = {toks[k].casefold() for (lo, hi), title in zip(lines, titles) if not title
+                      for k in range(lo + 1, hi)
+                      if toks[k][:1].isupper() and (gaps[k] in _JOINERS or gaps[k].strip()[-1:] not in _SENTENCE_END)}
+    alias_first, months = set(), []  # first words of multi-word aliases; month names
+    for t in distinct:
+        f = fold(t)
+        if f in _ALIAS_FIRST:
+            alias_first.add(t)
+        if f in _LONG_MONTHS and 3 <= len(t) <= 10 and t.isalpha():
+            months.append(t)
     names: list[Anchor] = []
-    lower_seen: set[str] = set()
-    cap_noninitial: set[str] = set()
-    per_line: list[tuple[list[_Tok], bool]] = []
-    for line in lines:
-        toks = _tokens(line)
-        per_line.append((toks, _is_title_case_line(toks, lang)))
-        for t in toks:
-            if t.text[:1].islower() and t.text.isalpha() and not _INNER_CAPS.match(t.text):
-                lower_seen.add(t.text.casefold())
-    for toks, title in per_line:
-        if title:
-            continue
-        for t in toks:
-            if t.text[:1].isupper() and not t.initial:
-                cap_noninitial.add(t.text.casefold())
-    for toks, title in per_line:
-        kinds = [_word_kind(t, lang, lower_seen, cap_noninitial, title) for t in toks]
-        # phrases: runs of 2-4 capitalised words separated by single spaces (Financial Times)
-        run: list[_Tok] = []
-
-        def flush() -> None:
-            if 2 <= len(run) <= 4 and not title:
-                surface = " ".join(t.text for t in run)
-                names.append(Anchor(anchor_key(surface), "phrase", surface))
-            run.clear()
-
-        for i, t in enumerate(toks):
-            k = kinds[i]
-            if k is not None:
-                surface = t.text
-                if k == "acronym" and surface.endswith("s") and surface[:-1].isupper():
-                    surface = surface[:-1]  # CEOs -> CEO
-                names.append(Anchor(anchor_key(surface), k, surface))
-            nxt = toks[i + 1] if i + 1 < len(toks) else None
-            eligible = (t.text[:1].isupper() and t.text.isalpha() and not t.text.isupper() and not t.joined
-                        and not (nxt is not None and nxt.joined) and not _is_function_word(t.text, lang))
-            if eligible and lang == "de" and k is None:
-                eligible = False  # German capitalises nouns: only names make a German phrase
-            if not eligible:
-                flush()
-                continue
-            if run and (t.initial or t.start - run[-1].end != 1):
-                flush()
-            if not run and t.initial and k is None:
-                continue  # a phrase starts at a name, or mid-sentence
-            run.append(t)
-        flush()
-        # multi-word aliases written out (Verenigde Staten, Estados Unidos)
-        folded = [fold(t.text) for t in toks]
-        for i in range(len(toks)):
-            for n in range(2, _ALIAS_WORDS + 1):
-                if i + n <= len(toks):
-                    key = " ".join(folded[i:i + n])
-                    if key in ALIASES:
-                        names.append(Anchor(ALIASES[key], "name", " ".join(t.text for t in toks[i:i + n])))
+    for (lo, hi), title in zip(lines, titles):
+        names += _line_names(toks, gaps, lo, hi, lang, title, lower_seen, cap_noninitial, alias_first)
     names = _drop_genitives(names)
-    return names + _numbers(text, lang) + _dates(text)
+    # a date's month is a whole token of the text: without one, the date patterns cannot match
+    dates = _dates(text, tuple(sorted(months))) if months else []
+    return names + _numbers(text, lang) + dates
 
 
 def _drop_genitives(names: list[Anchor]) -> list[Anchor]:

@@ -28,6 +28,7 @@ def stories(
     lang_field: str = typer.Option("lang", help="Field holding the language code (guessed when absent).",
                                    rich_help_panel="Input"),
     strict: bool = STRICT,
+    workers: int = typer.Option(1, min=1, help="Processes extracting anchors (the result is the same)."),
 ) -> None:
     """Group documents into stories: the same reporting rewritten by many outlets, also across languages.
 
@@ -38,7 +39,7 @@ def stories(
         read = P.ReadParams(id_field, text_field, source_field=source_field, published_field=published_field,
                             lang_field=lang_field, strict=strict)
         docs, _ = read_inputs(inputs, read, err.is_terminal)
-        result = find_stories(docs, params)
+        result = find_stories(docs, params, workers=workers)
         out.mkdir(parents=True, exist_ok=True)
         n = _atomic_write(out / "stories.jsonl", story_records(result))
         m = _atomic_write(out / "links.jsonl", link_records(result))

@@ -1,13 +1,14 @@
 """Stories: the same reporting rewritten by different outlets, also across languages.
 
-``anchors -> rarity weights -> LSH candidates -> scores -> average-linkage clusters -> records``
+``anchors -> rarity weights -> candidate pairs from anchor postings -> scores -> average-linkage clusters``
 
 - **Anchors** (:mod:`dedup.anchors`): names, acronyms, codes, numbers, percentages and
   dates, keyed the same way in every language.
 - **Weights**: an anchor in ``df`` of ``N`` documents weighs ``log((N + 1) / df)``.
-- **Candidates**: MinHash (``dedup.minhash.signatures``) of each document's anchors, left
-  out those in more than ``max_df`` of the documents, banded by ``dedup.lsh`` at the low
-  ``lsh_threshold``: never all pairs.
+- **Candidates**: the pairs of documents sharing an anchor held by at most ``max_df`` of
+  the documents and at most ``max_bucket`` documents (an inverted index whose postings
+  are capped, so a document gets at most ``max_bucket - 1`` partners per anchor: never
+  all pairs, and the work grows linearly with the corpus).
 - **Score** of a pair: the weight of the shared anchors over the smaller document's total
   weight (min-side containment: a long German article has many more anchors than a short
   Dutch one); for two documents in one language, blended with the TF-IDF cosine of their
@@ -16,14 +17,17 @@
   have dates more than ``window_days`` apart, and ``season_penalty`` as well beyond
   ``season_days`` (a follow-up months later is another story). A document without a
   ``published`` date uses a dateline near the start of its text (``May 28, 2009``). A
-  link needs ``min_shared`` shared anchors (not for a same-language pair with word cosine
-  >= ``word_link``), so one famous name (``TikTok``) never makes a
+  link needs ``min_shared`` shared anchors (not for a same-language pair with word
+  similarity >= ``word_link`` and TF-IDF cosine >= ``word_floor``, dated at most
+  ``season_days`` apart: in a large language group the topic projection makes unrelated
+  articles on one subject look alike), so one famous name (``TikTok``) never makes a
   story; near-duplicates found by :func:`dedup.find` are ``copy`` links with score 1.
-- **Clustering**: average linkage on the links, merging the two groups whose mean
-  pairwise score (a pair without a link counts 0, pairs of groups that touch are scored in
-  full) is highest while it is at least ``threshold`` (a linkage estimated from the known
-  links only is a lower bound, so every such estimate is checked in full). A large story cannot swallow a
-  neighbour through one weak link: every merge needs the mean over all member pairs.
+  Pairs are scored in compiled loops over flat arrays (:mod:`dedup.stories_kernels`).
+- **Clustering**: average linkage on the candidate links: the two groups whose mean
+  pairwise score is highest merge while it is at least ``threshold``, where a pair of
+  documents that is no candidate counts 0. A large story cannot swallow a neighbour
+  through one weak link: every merge needs the mean over all member pairs. The work per
+  merge is the two groups' links, so the whole stays near-linear.
 
 Everything is in document-id order and uses no Python ``hash()``: the result does not
 depend on input order or ``PYTHONHASHSEED``.
@@ -32,20 +36,20 @@ depend on input order or ``PYTHONHASHSEED``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
+import multiprocessing
+import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-import xxhash
 
-from .anchors import Anchor, anchor_set, detect_language, text_date
+from .anchors import KINDS, anchor_set, detect_language, text_date, warm_up
 from .document import Document
-from .errors import ParameterError
-from .lsh import candidates, recall_bands
-from .minhash import signatures
-from .params import Config, MatchParams, MinHashParams, _check
+from .params import Config, MatchParams, _check
 from .pipeline import find, sorted_documents, timestamp
+from .stories_kernels import candidate_pairs, pair_scores, shared_evidence
 
 
 def _number(value: object) -> bool:
@@ -61,43 +65,38 @@ class StoryParams:
     min_shared: int = 3            # least shared anchors (each also in another document) for a link
     word_weight: float = 0.7       # same-language pairs: share of the word TF-IDF cosine in the score
     topic_weight: float = 0.5      # share of the latent-topic (LSA) cosine in the word similarity
-    topic_dims: float = 3.5        # LSA dimensions per language group of n documents: topic_dims * sqrt(n)
-    word_link: float = 0.3         # same-language pairs with this word cosine need no min_shared anchors
+    topic_dims: float = 3.5        # LSA dimensions per language group of n documents: topic_dims * sqrt(n) ...
+    topic_max_dims: int = 100      # ... but at most this many (the SVD's time and memory grow with them)
+    topic_sample: int = 2000       # larger language groups fit the LSA on this many of their documents
+    word_link: float = 0.3         # same-language pairs this similar (within season_days) need no min_shared ...
+    word_floor: float = 0.05       # ... if their plain TF-IDF cosine is this high too (one topic is no rewrite)
     cross_offset: float = 0.4      # pairs scored on anchors alone (across languages): score above this, rescaled
     window_days: float = 7.0       # dated pairs farther apart than this ...
     far_penalty: float = 0.7       # ... have their score multiplied by this (0: never linked)
     season_days: float = 180.0     # dated pairs farther apart than this ...
     season_penalty: float = 0.3    # ... have their score multiplied by this as well (a follow-up, not a rewrite)
-    max_df: float = 0.1            # anchors in more than this share of documents are left out of LSH
-    lsh_threshold: float = 0.1     # anchor-set Jaccard found with probability >= lsh_recall
-    lsh_recall: float = 0.95
-    num_perm: int = 128
-    seed: int = 1
-    max_bucket: int = 200
+    max_df: float = 0.1            # anchors in more than this share of documents make no candidates ...
+    max_bucket: int = 100          # ... nor anchors in more than this many documents (bounds the work per document)
     copy_threshold: float = 0.5    # word 2-gram Jaccard of a `copy` (dedup.find); None: no copy links
     max_evidence: int = 20         # shared anchors listed per link
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "min_score", "max_df", "lsh_threshold", "lsh_recall"):
+        for name in ("threshold", "min_score", "max_df"):
             value = getattr(self, name)
             _check(_number(value) and 0 < value <= 1, name, value, "a number in (0, 1]")
-        _check(self.lsh_recall < 1, "lsh_recall", self.lsh_recall, "a number in (0, 1)")
         _check(_number(self.cross_offset) and 0 <= self.cross_offset < 1, "cross_offset", self.cross_offset,
                "a number in [0, 1)")
-        for name in ("word_weight", "far_penalty", "word_link", "season_penalty", "topic_weight"):
+        for name in ("word_weight", "far_penalty", "word_link", "word_floor", "season_penalty", "topic_weight"):
             value = getattr(self, name)
             _check(_number(value) and 0 <= value <= 1, name, value, "a number in [0, 1]")
         for name in ("window_days", "season_days", "topic_dims"):
             value = getattr(self, name)
             _check(_number(value) and value >= 0, name, value, "a number >= 0 (days)")
-        for name, low in (("min_shared", 1), ("max_bucket", 2), ("max_evidence", 0)):
+        for name, low in (("min_shared", 1), ("max_bucket", 2), ("max_evidence", 0), ("topic_max_dims", 2),
+                          ("topic_sample", 2)):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= low, name, value,
                    f"an integer >= {low}")
-        _check(isinstance(self.num_perm, int) and 1 <= self.num_perm <= 4096, "num_perm", self.num_perm,
-               "an integer from 1 to 4096")
-        _check(isinstance(self.seed, int) and 0 <= self.seed < 2**32, "seed", self.seed,
-               "an integer from 0 to 2**32 - 1")
         if self.copy_threshold is not None:
             _check(_number(self.copy_threshold) and 0 < self.copy_threshold <= 1, "copy_threshold",
                    self.copy_threshold, "a number in (0, 1], or None")
@@ -127,7 +126,7 @@ class Link:
 class StoriesResult:
     params: StoryParams
     stories: list[Story]               # stories of 2 or more documents, by first member id
-    links: list[Link]                  # links inside stories, by (a, b)
+    links: Sequence[Link]              # links inside stories, by (a, b) (a LinkList: made when read)
     labels: dict[str, int]             # every document id -> story number (singletons get their own)
     languages: dict[str, str]          # document id -> language used
     stats: dict = field(default_factory=dict)
@@ -135,24 +134,36 @@ class StoriesResult:
 
 # -- anchors and weights --------------------------------------------------------------------------------------
 
-def _anchor_hash(key: str) -> int:
-    return xxhash.xxh64_intdigest(key.encode("utf-8"))
+KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+PHRASE = KIND_CODE["phrase"]
 
 
 @dataclass
 class _Corpus:
+    """The corpus as flat arrays: no Python object per anchor or pair (memory grows linearly)."""
+
     docs: list[Document]
     langs: list[str]
-    anchors: list[dict[str, Anchor]]
-    ids: list[np.ndarray]               # sorted anchor indices per document (anchors with df >= 2)
+    lang_code: np.ndarray               # int32 per document: index of its language in sorted(set(langs))
+    indptr: np.ndarray                  # CSR by document of its linkable anchors (in >= 2 documents) ...
+    ids: np.ndarray                     # ... their indices in vocab, sorted (int32)
+    kinds: np.ndarray                   # ... and their kind in this document (int8, index in KINDS)
     vocab: list[str]
+    df: np.ndarray
     idf: np.ndarray
     weight: np.ndarray                  # per document: total idf of its linkable anchors
     times: np.ndarray                   # seconds, inf when absent
-    words: list = field(default_factory=list)  # per document: (language group, row) of the word matrix
-    word_rows: dict = field(default_factory=dict)
-    topic_rows: dict = field(default_factory=dict)  # per language: L2-normalised LSA rows (or absent)
+    group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # word-vector group per doc (-1: none)
+    w_row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # its row in the stacked word rows
+    w_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # stacked TF-IDF rows (CSR) ...
+    w_idx: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    w_data: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
+    topic: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))  # L2-normalised LSA rows (stacked)
+    has_topic: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))  # per group
     topic_weight: float = 0.0
+
+    def anchors_of(self, i: int) -> np.ndarray:
+        return self.ids[self.indptr[i]:self.indptr[i + 1]]
 
 
 def _text(d: Document) -> str:
@@ -161,30 +172,91 @@ def _text(d: Document) -> str:
     return d.text
 
 
-def _prepare(docs: list[Document]) -> _Corpus:
-    langs = [(d.lang or "").lower().split("-")[0] or detect_language(_text(d)) for d in docs]
-    anchors = [anchor_set(_text(d), lang) for d, lang in zip(docs, langs)]
-    df: dict[str, int] = {}
-    for a in anchors:
-        for key in a:
-            df[key] = df.get(key, 0) + 1
-    vocab = sorted(k for k, n in df.items() if n >= 2)
-    index = {k: i for i, k in enumerate(vocab)}
+def _anchors_of(work: list[tuple[str, str | None]]) -> list[tuple[str, list[str], bytes]]:
+    """(language, anchor keys, their kind codes) of each (text, language or None): one worker's share."""
+    out = []
+    for text, lang in work:
+        lang = lang or detect_language(text)
+        found = anchor_set(text, lang)
+        out.append((lang, list(found), bytes(KIND_CODE[a.kind] for a in found.values())))
+    return out
+
+
+WORK_CHUNK = 500  # documents per task of a worker process
+
+
+def _all_anchors(docs: list[Document], workers: int) -> Iterator[tuple[str, list[str], bytes]]:
+    """:func:`_anchors_of` every document, in order; with ``workers`` > 1 in that many forked processes.
+
+    Extraction is pure Python (~1.5 ms an article) and the largest stage of a big corpus,
+    so it is the one spread over cores; results come back in input order, so the outcome
+    does not depend on ``workers``. Where processes cannot be forked it runs here.
+    """
+    work = ((_text(d), (d.lang or "").lower().split("-")[0] or None) for d in docs)
+    if workers <= 1 or len(docs) <= WORK_CHUNK or "fork" not in multiprocessing.get_all_start_methods():
+        for item in work:
+            yield from _anchors_of([item])
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    warm_up()  # loaded once here, the forked workers share the word frequency tables
+    chunks = iter(lambda: list(itertools.islice(work, WORK_CHUNK)), [])
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for part in pool.map(_anchors_of, chunks):
+            yield from part
+
+
+def _prepare(docs: list[Document], workers: int = 1) -> _Corpus:
+    """Anchors of every document, turned into integer ids at once (the Anchor objects are not kept)."""
+    langs: list[str] = []
+    key_id: dict[str, int] = {}
+    keys: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    for lang, found, codes in _all_anchors(docs, workers):
+        langs.append(lang)
+        keys.append(np.array([key_id.setdefault(k, len(key_id)) for k in found], np.int64))
+        kinds.append(np.frombuffer(codes, np.int8))
     n = len(docs)
-    idf = np.array([math.log((n + 1) / df[k]) for k in vocab], dtype=float)
-    ids = [np.array(sorted(index[k] for k in a if k in index), dtype=np.int64) for a in anchors]
+    sizes = np.array([len(k) for k in keys], np.int64)
+    flat = np.concatenate(keys) if n else np.empty(0, np.int64)
+    flat_kind = np.concatenate(kinds) if n else np.empty(0, np.int8)
+    del keys, kinds
+    df_all = np.bincount(flat, minlength=len(key_id))
+    # the vocabulary: anchors of two documents or more, in key order
+    names = list(key_id)
+    del key_id
+    vocab_ids = sorted(np.flatnonzero(df_all >= 2).tolist(), key=names.__getitem__)
+    vocab = [names[k] for k in vocab_ids]
+    new_id = np.full(len(names), -1, np.int64)
+    new_id[vocab_ids] = np.arange(len(vocab_ids))
+    del names
+    doc_of = np.repeat(np.arange(n), sizes)
+    mapped = new_id[flat]
+    linkable = mapped >= 0
     # anchors of one document only weigh the most (log(N + 1)): what no other document shares
     # makes a document less contained in any other
+    unique = np.bincount(doc_of[~linkable & (flat_kind != PHRASE)], minlength=n)
+    order = np.lexsort((mapped[linkable], doc_of[linkable]))
+    ids = mapped[linkable][order].astype(np.int32)
+    kinds_linkable = flat_kind[linkable][order]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(doc_of[linkable], minlength=n), out=indptr[1:])
+    df = df_all[vocab_ids] if vocab_ids else np.empty(0, np.int64)
+    idf = np.log((n + 1) / df) if len(df) else np.empty(0, float)
     # a phrase (Erich Andersen) repeats its words: it adds evidence when shared, never weight when not
-    unique = math.log(n + 1)
-    phrase = np.array([k.count(" ") > 0 and not k.startswith("date:") for k in vocab], dtype=bool)
-    weight = np.array([float(idf[i[~phrase[i]]].sum())
-                       + unique * sum(1 for k, x in a.items() if k not in index and x.kind != "phrase")
-                       for i, a in zip(ids, anchors)])
+    phrase = np.array([" " in k and not k.startswith("date:") for k in vocab], dtype=bool)
+    plain = np.where(phrase, 0.0, idf)
+    weight = np.bincount(doc_of[linkable][order], plain[ids], minlength=n) + math.log(n + 1) * unique
     # no publication date: a dateline near the start of the text (``May 28, 2009``) stands in for it
-    times = np.array([timestamp(d.published) if math.isfinite(timestamp(d.published))
-                      else timestamp(text_date(_text(d))) for d in docs], dtype=float)
-    return _Corpus(docs, langs, anchors, ids, vocab, idf, weight, times)
+    times = np.array([_time(d) for d in docs], dtype=float)
+    codes = {lang: c for c, lang in enumerate(sorted(set(langs)))}
+    lang_code = np.array([codes[lang] for lang in langs], np.int32)
+    return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times)
+
+
+def _time(d: Document) -> float:
+    t = timestamp(d.published)
+    return t if math.isfinite(t) else timestamp(text_date(_text(d)))
 
 
 HEADLINE_REPEAT = 1
@@ -197,20 +269,27 @@ def _word_text(d: Document) -> str:
     return "\n".join([head] * HEADLINE_REPEAT + [text])
 
 
-def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float = 0.0) -> None:
+def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float = 0.0,
+                  topic_max_dims: int = 100, topic_sample: int = 2000) -> None:
     """TF-IDF word vectors per language (rows L2-normalised), for same-language pairs.
 
     With ``topic_weight`` > 0 also a latent-topic (LSA) projection of them with
-    ``round(topic_dims * sqrt(n))`` dimensions for a language group of ``n`` documents:
-    it links reports of one event written with different words (``plunge``/``tumble``). Only
-    for groups where that is at most half the number of documents (about 50 or more).
+    ``round(topic_dims * sqrt(n))`` dimensions (at most ``topic_max_dims``) for a language
+    group of ``n`` documents: it links reports of one event written with different words
+    (``plunge``/``tumble``). Only for groups where that is at most half the number of
+    documents (about 50 or more). The groups' rows are stacked into one CSR matrix (and one
+    dense topic matrix, zero-padded) for the compiled pair scoring.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    n = len(corpus.docs)
     groups: dict[str, list[int]] = {}
     for i, lang in enumerate(corpus.langs):
         groups.setdefault(lang, []).append(i)
-    corpus.words = [None] * len(corpus.docs)
+    corpus.group = np.full(n, -1, np.int32)
+    corpus.w_row = np.zeros(n, np.int64)
+    mats, topics, has_topic = [], [], []
+    rows = 0
     for lang in sorted(groups):
         members = groups[lang]
         if len(members) < 2:
@@ -218,226 +297,324 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         vec = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", min_df=1, max_df=0.5,
                               token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
         try:
-            m = vec.fit_transform([_word_text(corpus.docs[i]) for i in members]).tocsr()
+            m = vec.fit_transform(_word_text(corpus.docs[i]) for i in members).tocsr()
         except ValueError:  # empty vocabulary
             continue
+        del vec  # its vocabulary (a dict of every word) is not needed
         m.sort_indices()
-        corpus.word_rows[lang] = m
-        dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1)
+        dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1, topic_max_dims)
         # a projection keeping more than half the documents' dimensions is no topic model (small groups)
+        z = None
         if topic_weight > 0 and 2 <= dims <= len(members) // 2:
-            from sklearn.decomposition import TruncatedSVD
-
-            z = TruncatedSVD(dims, algorithm="arpack", random_state=0).fit_transform(m)
+            z = _lsa(m, dims, topic_sample)
             norms = np.linalg.norm(z, axis=1, keepdims=True)
-            corpus.topic_rows[lang] = z / np.where(norms > 0, norms, 1.0)
-        for row, i in enumerate(members):
-            corpus.words[i] = (lang, row)
+            z = z / np.where(norms > 0, norms, 1.0)
+        corpus.group[members] = len(mats)
+        corpus.w_row[members] = rows + np.arange(len(members))
+        rows += len(members)
+        mats.append(m)
+        topics.append(z if z is not None else np.zeros((len(members), 0)))
+        has_topic.append(z is not None)
+    if not mats:
+        return
+    corpus.w_ptr = np.concatenate([[0]] + [m.indptr[1:] + off for m, off in
+                                           zip(mats, np.cumsum([0] + [m.nnz for m in mats[:-1]]))]).astype(np.int64)
+    corpus.w_idx = np.concatenate([m.indices for m in mats]).astype(np.int32)
+    corpus.w_data = np.concatenate([m.data for m in mats])
+    width = max(1, max(t.shape[1] for t in topics))
+    corpus.topic = np.zeros((rows, width))
+    for t, start in zip(topics, np.cumsum([0] + [len(t) for t in topics[:-1]])):
+        corpus.topic[start:start + len(t), :t.shape[1]] = t
+    corpus.has_topic = np.array(has_topic, np.bool_)
 
 
-def _row_dot(m, a: int, b: int) -> float:
-    """Dot product of two rows of a CSR matrix with sorted indices (scipy's row slicing costs
-    ~0.3 ms a pair; average linkage asks for hundreds of thousands)."""
-    ia, ib = m.indices[m.indptr[a]:m.indptr[a + 1]], m.indices[m.indptr[b]:m.indptr[b + 1]]
-    _, xa, xb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
-    return float(np.dot(m.data[m.indptr[a]:m.indptr[a + 1]][xa], m.data[m.indptr[b]:m.indptr[b + 1]][xb]))
+def _lsa(m, dims: int, sample: int) -> np.ndarray:
+    """Rows of ``m`` projected on its ``dims`` main singular directions (truncated SVD, ARPACK).
 
+    A group of more than ``sample`` documents learns the directions from ``sample`` of them,
+    evenly spaced in id order, and projects all: the SVD's cost stops growing with the
+    corpus, and a topic space from thousands of articles is as good as one from all.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from threadpoolctl import threadpool_limits
 
-def _word_similarity(corpus: _Corpus, i: int, j: int) -> float | None:
-    wi, wj = corpus.words[i], corpus.words[j]
-    if wi is None or wj is None or wi[0] != wj[0]:
-        return None
-    cos = _row_dot(corpus.word_rows[wi[0]], wi[1], wj[1])
-    z = corpus.topic_rows.get(wi[0])
-    if z is not None and corpus.topic_weight > 0:
-        topic = max(0.0, float(z[wi[1]] @ z[wj[1]]))
-        cos = (1 - corpus.topic_weight) * cos + corpus.topic_weight * topic
-    return cos
+    svd = TruncatedSVD(dims, algorithm="arpack", random_state=0)
+    # one BLAS thread: ARPACK's dense steps are small, and BLAS threads spinning on a busy
+    # machine made this stage 4x slower (measured on 2 shared cores)
+    with threadpool_limits(1, user_api="blas"):
+        if m.shape[0] <= sample:
+            return svd.fit_transform(m)
+        rows = np.linspace(0, m.shape[0] - 1, sample).round().astype(np.int64)
+        svd.fit(m[rows])
+        return svd.transform(m)
 
 
 # -- candidates -----------------------------------------------------------------------------------------------
 
-def _candidates(corpus: _Corpus, params: StoryParams) -> np.ndarray:
+CHUNK = 2_000  # documents whose candidate pairs are made and scored at once (bounds the memory for pairs)
+
+
+def _candidate_anchors(corpus: _Corpus, params: StoryParams) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+    """CSR by document of the anchors that make candidates, and CSR by anchor of their (sorted) holders.
+
+    An anchor held by more than ``max_df`` of the documents or more than ``max_bucket``
+    documents is left out: it is no evidence of one story, and its postings would make the
+    pairs grow with the square of the corpus.
+    """
     n = len(corpus.docs)
-    if n < 2 or not corpus.vocab:
-        return np.empty((0, 2), np.int64)
-    df = np.zeros(len(corpus.vocab), np.int64)
-    for ids in corpus.ids:
-        df[ids] += 1
-    limit = max(2, int(params.max_df * n))
-    hashes = np.array([_anchor_hash(k) for k in corpus.vocab], dtype=np.uint64)
-    keep = df <= limit
-    segments = [hashes[ids[keep[ids]]] for ids in corpus.ids]
-    indptr = np.zeros(n + 1, np.int64)
-    indptr[1:] = np.cumsum([len(s) for s in segments])
-    flat = np.concatenate(segments) if indptr[-1] else np.empty(0, np.uint64)
-    mh = MinHashParams(num_perm=params.num_perm, seed=params.seed)
-    sig = signatures(flat.astype(np.uint64), indptr, mh)
-    b, r = recall_bands(float(params.lsh_threshold), int(params.num_perm), float(params.lsh_recall))
-    return candidates(sig, b, r, params.max_bucket).pairs
+    limit = max(2, min(int(params.max_df * n), params.max_bucket))
+    keep = corpus.df[corpus.ids] <= limit if len(corpus.ids) else np.zeros(0, bool)
+    doc_of = np.repeat(np.arange(n), np.diff(corpus.indptr))
+    doc_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(doc_of[keep], minlength=n), out=doc_ptr[1:])
+    doc_anchors = corpus.ids[keep].astype(np.int64)
+    order = np.argsort(doc_anchors, kind="stable")  # by anchor, then by document
+    post_docs = doc_of[keep][order]
+    post_ptr = np.zeros(len(corpus.vocab) + 1, np.int64)
+    np.cumsum(np.bincount(doc_anchors, minlength=len(corpus.vocab)), out=post_ptr[1:])
+    return doc_ptr, doc_anchors, post_ptr, post_docs
 
 
 # -- scores ---------------------------------------------------------------------------------------------------
 
-class _Scorer:
-    def __init__(self, corpus: _Corpus, params: StoryParams, copies: dict[tuple[int, int], object]):
-        self.c, self.p, self.copies = corpus, params, copies
-        self.cache: dict[tuple[int, int], float] = {}
+@dataclass(frozen=True)
+class _Scored:
+    """Pairs ``(left, right)`` with their scores and the figures behind them (for the evidence)."""
 
-    def anchor_score(self, i: int, j: int) -> tuple[float, int]:
-        c = self.c
-        shared = np.intersect1d(c.ids[i], c.ids[j], assume_unique=True)
-        if len(shared) == 0:
-            return 0.0, 0
-        low = min(c.weight[i], c.weight[j])
-        return (min(1.0, float(c.idf[shared].sum() / low)) if low > 0 else 0.0), len(shared)
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray
+    anchor: np.ndarray     # anchor containment
+    word: np.ndarray       # word similarity; NaN: none (other languages)
 
-    def __call__(self, i: int, j: int) -> float:
-        if i > j:
-            i, j = j, i
-        got = self.cache.get((i, j))
-        if got is not None:
-            return got
-        if (i, j) in self.copies:
-            s = 1.0
-        else:
-            s, shared = self.anchor_score(i, j)
-            w = _word_similarity(self.c, i, j) if self.p.word_weight > 0 else None
-            if shared < self.p.min_shared and (w is None or w < self.p.word_link):
-                s = 0.0
-            else:
-                if w is not None:
-                    s = (1 - self.p.word_weight) * s + self.p.word_weight * w
-                elif self.c.langs[i] != self.c.langs[j] or self.p.word_weight == 0:
-                    # anchors only: related stories (same people, same week) share many of them too,
-                    # so only the part above cross_offset counts
-                    s = max(0.0, (s - self.p.cross_offset) / (1 - self.p.cross_offset))
-                ti, tj = self.c.times[i], self.c.times[j]
-                if math.isfinite(ti) and math.isfinite(tj) and abs(ti - tj) > self.p.window_days * 86400:
-                    s *= self.p.far_penalty
-                    if abs(ti - tj) > self.p.season_days * 86400:
-                        s *= self.p.season_penalty
-                if s < self.p.min_score:
-                    s = 0.0
-        s = round(min(s, 1.0), 6)
-        self.cache[(i, j)] = s
-        return s
+    def take(self, which: np.ndarray) -> "_Scored":
+        return _Scored(self.left[which], self.right[which], self.score[which], self.anchor[which], self.word[which])
+
+    def with_score(self, score: np.ndarray) -> "_Scored":
+        return _Scored(self.left, self.right, score, self.anchor, self.word)
+
+
+def _score(corpus: _Corpus, params: StoryParams, left: np.ndarray, right: np.ndarray) -> _Scored:
+    """Scores of pairs ``(left[k], right[k])``: see the module docstring (copies are set apart)."""
+    c, p = corpus, params
+    score, _, anchor, word = pair_scores(
+        left, right, c.indptr, c.ids, c.idf, c.weight, c.lang_code, c.group, c.w_row, c.w_ptr, c.w_idx, c.w_data,
+        c.topic, c.has_topic, c.times, p.min_shared, p.word_weight, c.topic_weight, p.word_link, p.cross_offset,
+        p.window_days * 86400.0, p.far_penalty, p.season_days * 86400.0, p.season_penalty, p.min_score,
+        p.word_floor)
+    return _Scored(left, right, np.round(score, 6), anchor, word)
+
+
+def _codes(left: np.ndarray, right: np.ndarray, n: int) -> np.ndarray:
+    return left.astype(np.int64) * n + right
+
+
+def _links(corpus: _Corpus, params: StoryParams, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(left, right, score) of every candidate pair with a positive score, plus the copies (score 1),
+    sorted by (left, right); and the number of candidate pairs.
+
+    Pairs are made and scored ``CHUNK`` documents at a time, and only the positive ones are
+    kept (as int32, int32, float64: 16 bytes a link), so memory follows the links, not the
+    candidates."""
+    n = len(corpus.docs)
+    doc_ptr, doc_anchors, post_ptr, post_docs = _candidate_anchors(corpus, params)
+    seen = np.full(n, -1, np.int64)
+    lefts, rights, scores, total = [np.empty(0, np.int32)], [np.empty(0, np.int32)], [np.empty(0)], 0
+    for lo in range(0, n, CHUNK):
+        left, right = candidate_pairs(lo, min(n, lo + CHUNK), doc_ptr, doc_anchors, post_ptr, post_docs, seen)
+        total += len(left)
+        score = _score(corpus, params, left, right).score
+        positive = score > 0
+        lefts.append(left[positive].astype(np.int32))
+        rights.append(right[positive].astype(np.int32))
+        scores.append(score[positive])
+    left, right, score = np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores)
+    if len(copies):
+        other = ~np.isin(_codes(left, right, n), copies)
+        left = np.concatenate([left[other], (copies // n).astype(np.int32)])
+        right = np.concatenate([right[other], (copies % n).astype(np.int32)])
+        score = np.concatenate([score[other], np.ones(len(copies))])
+    order = np.lexsort((right, left))
+    return left[order], right[order], score[order], total
 
 
 # -- clustering -----------------------------------------------------------------------------------------------
 
-def average_linkage(n: int, edges: Iterable[tuple[int, int]], score, threshold: float) -> list[int]:
-    """Labels (smallest member index) of average-linkage clusters over ``edges``.
+def average_linkage(n: int, edges: Iterable[tuple[int, int]], score: Callable[[int, int], float],
+                    threshold: float) -> list[int]:
+    """Labels (smallest member index) of average-linkage clusters over the scored ``edges``.
 
-    Two groups are candidates to merge when an edge joins them; their linkage is the mean
-    ``score(i, j)`` over all member pairs (computed in full when they are about to merge).
-    The best pair of groups merges while its linkage is >= ``threshold``. Deterministic:
-    ties break on the groups' smallest member indices.
+    The linkage of two groups is the mean ``score(i, j)`` over all member pairs, where a
+    pair that is not an edge counts 0; the best pair of groups merges while its linkage is
+    >= ``threshold``. Deterministic: ties break on the groups' smallest member indices.
     """
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    label = list(range(n))
-    # known sums of scores between groups (from edges only)
-    sums: dict[int, dict[int, float]] = {}
-    for i, j in edges:
-        if i == j:
-            continue
-        s = score(i, j)
-        if s <= 0:
-            continue
-        sums.setdefault(i, {})[j] = sums.setdefault(i, {}).get(j, 0.0) + s
-        sums.setdefault(j, {})[i] = sums.setdefault(j, {}).get(i, 0.0) + s
-    version = [0] * n
-    heap: list[tuple[float, int, int, int, int, int]] = []  # (-mean, a, b, exact, version a, version b)
-    for a in sorted(sums):
-        for b, s in sorted(sums[a].items()):
-            if a < b:
-                heap.append((-s, a, b, 0, 0, 0))
+    pairs = sorted({(min(i, j), max(i, j)) for i, j in edges if i != j})
+    left = np.array([i for i, _ in pairs], np.int64)
+    right = np.array([j for _, j in pairs], np.int64)
+    scores = np.array([score(i, j) for i, j in pairs], float)
+    return linkage_labels(n, left, right, scores, threshold).tolist()
+
+
+def linkage_labels(n: int, left: np.ndarray, right: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """:func:`average_linkage` on arrays of pairs and scores (pairs unique, ``left < right``).
+
+    Each group keeps the sums of its scores with its neighbouring groups as two arrays,
+    merged (and re-keyed through ``label``) when the group merges: a merge costs the two
+    groups' neighbours, and only linkages >= ``threshold`` enter the heap.
+    """
+    keep = scores > 0
+    left, right, scores = left[keep], right[keep], scores[keep]
+    src = np.concatenate([left, right])
+    dst = np.concatenate([right, left])
+    val = np.concatenate([scores, scores])
+    order = np.argsort(src, kind="stable")  # rows by document (a row's order does not matter)
+    dst, val = dst[order], val[order]
+    del order
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # merged groups only; a single document reads ptr
+
+    def row(g: int) -> tuple[np.ndarray, np.ndarray]:
+        return rows[g] if g in rows else (dst[ptr[g]:ptr[g + 1]], val[ptr[g]:ptr[g + 1]])
+
+    label = np.arange(n)
+    size = np.ones(n, np.int64)
+    version = np.zeros(n, np.int64)
+    members: dict[int, list[int]] = {}
+    low = threshold - 1e-12
+    strong = scores >= low
+    heap = [(-s, a, b, 0, 0) for s, a, b in zip(scores[strong].tolist(), left[strong].tolist(),
+                                                 right[strong].tolist())]
     heapq.heapify(heap)
-    alive = set(range(n))
     while heap:
-        neg, a, b, exact, va, vb = heapq.heappop(heap)
-        if a not in alive or b not in alive or version[a] != va or version[b] != vb:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if label[a] != a or label[b] != b or version[a] != va or version[b] != vb:
             continue  # stale: a group changed since this entry was made
-        if not exact:
-            # an estimate from the known edges only is a lower bound: always check the exact linkage
-            total = sum(score(x, y) for x in members[a] for y in members[b])
-            mean = total / (len(members[a]) * len(members[b]))
-            if mean >= threshold - 1e-12:
-                heapq.heappush(heap, (-mean, a, b, 1, va, vb))
-            continue
-        if -neg < threshold - 1e-12:
-            continue  # exact and too low; estimates below it may still hide a linkage above the threshold
         # merge b into a (a < b): a keeps its label, the smaller index
-        lo, hi = (a, b) if a < b else (b, a)
-        members[lo] = sorted(members[lo] + members[hi])
-        version[lo] += 1
-        del members[hi]
-        alive.discard(hi)
-        for x in members[lo]:
-            label[x] = lo
-        merged = {}
-        for g in (lo, hi):
-            for other, s in sums.pop(g, {}).items():
-                if other in (lo, hi):
-                    continue
-                merged[other] = merged.get(other, 0.0) + s
-                sums[other].pop(g, None)
-        sums[lo] = merged
-        for other, s in sorted(merged.items()):
-            sums[other][lo] = s
-            x, y = min(lo, other), max(lo, other)
-            # estimate from known edges; recomputed exactly before a merge
-            heapq.heappush(heap, (-s / (len(members[lo]) * len(members[other])), x, y, 0, version[x], version[y]))
+        moved = members.pop(b, [b])
+        members.setdefault(a, [a]).extend(moved)
+        label[moved] = a
+        ka, sa = row(a)
+        kb, sb = row(b)
+        keys = label[np.concatenate([ka, kb])]
+        sums = np.concatenate([sa, sb])
+        outside = keys != a
+        uniq, inverse = np.unique(keys[outside], return_inverse=True)
+        total = np.bincount(inverse, sums[outside], minlength=len(uniq))
+        rows[a] = (uniq, total)
+        rows.pop(b, None)
+        size[a] += size[b]
+        version[a] += 1
+        mean = total / (size[a] * size[uniq])
+        for other, m in zip(uniq[mean >= low].tolist(), mean[mean >= low].tolist()):
+            x, y = min(a, other), max(a, other)
+            heapq.heappush(heap, (-m, x, y, int(version[x]), int(version[y])))
     return label
 
 
 # -- the whole job --------------------------------------------------------------------------------------------
 
-def _copy_pairs(docs: list[Document], params: StoryParams) -> dict[tuple[int, int], object]:
-    if params.copy_threshold is None or len(docs) < 2:
-        return {}
+def _copy_pairs(docs: list[Document], params: StoryParams) -> np.ndarray:
+    """Codes ``i * n + j`` (sorted) of the near-duplicate pairs found by :func:`dedup.find`."""
+    n = len(docs)
+    if params.copy_threshold is None or n < 2:
+        return np.empty(0, np.int64)
     result = find(docs, Config(match=MatchParams(threshold=params.copy_threshold)))
-    return {(int(a), int(b)): None for a, b in zip(result.pairs.left.tolist(), result.pairs.right.tolist())}
+    left = np.asarray(result.pairs.left, np.int64)
+    right = np.asarray(result.pairs.right, np.int64)
+    return np.unique(_codes(np.minimum(left, right), np.maximum(left, right), n))
 
 
-def find_stories(documents: Iterable[Document], params: StoryParams = StoryParams()) -> StoriesResult:
-    """Group ``documents`` into stories; see the module docstring."""
+def find_stories(documents: Iterable[Document], params: StoryParams = StoryParams(),
+                 workers: int = 1) -> StoriesResult:
+    """Group ``documents`` into stories; see the module docstring.
+
+    ``workers`` > 1 extracts anchors in that many processes (the result is the same).
+    ``stats["seconds"]`` has the time of each stage.
+    """
+    _check(isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1, "workers", workers,
+           "an integer >= 1")
+    clock = _Clock()
     docs = sorted_documents(documents)
-    corpus = _prepare(docs)
+    corpus = _prepare(docs, workers)
+    clock.lap("anchors")
     if params.word_weight > 0:
         corpus.topic_weight = params.topic_weight
-        _word_vectors(corpus, params.topic_weight, params.topic_dims)
+        _word_vectors(corpus, params.topic_weight, params.topic_dims, params.topic_max_dims, params.topic_sample)
+    clock.lap("words")
     copies = _copy_pairs(docs, params)
-    cands = _candidates(corpus, params)
-    scorer = _Scorer(corpus, params, copies)
-    edges = sorted(set(map(tuple, cands.tolist())) | set(copies))
-    labels = average_linkage(len(docs), edges, scorer, params.threshold)
+    clock.lap("copies")
+    left, right, score, candidates = _links(corpus, params, copies)
+    clock.lap("scores")
+    labels = linkage_labels(len(docs), left, right, score, params.threshold)
+    clock.lap("clustering")
+    result = _result(corpus, params, labels, copies)
+    clock.lap("records")
+    result.stats.update({"candidates": candidates, "links_scored": len(left),
+                         "scored_pairs": candidates + result.stats["scored_pairs"], "seconds": clock.laps,
+                         "peak_rss_mb": clock.peaks})
+    return result
+
+
+def _result(corpus: _Corpus, params: StoryParams, labels: np.ndarray, copies: np.ndarray) -> StoriesResult:
+    """Stories (groups of two or more, numbered by first member id), labels and links of a clustering."""
+    docs = corpus.docs
     groups: dict[int, list[int]] = {}
-    for i, g in enumerate(labels):
+    for i, g in enumerate(labels.tolist()):
         groups.setdefault(g, []).append(i)
     multi = sorted((m for m in groups.values() if len(m) > 1), key=lambda m: docs[m[0]].id)
-    stories, links = [], []
-    story_of: dict[str, int] = {}
-    for number, members in enumerate(multi, start=1):
-        stories.append(_story(number, members, corpus))
-        for x in members:
-            story_of[docs[x].id] = number
-        for a_pos, x in enumerate(members):
-            for y in members[a_pos + 1:]:
-                s = scorer(x, y)
-                if s > 0:
-                    links.append(_link(x, y, s, corpus, scorer, params))
+    stories = [_story(number, members, corpus) for number, members in enumerate(multi, start=1)]
+    story_of = {docs[x].id: number for number, members in enumerate(multi, start=1) for x in members}
     next_label = len(multi) + 1
     for d in docs:
         if d.id not in story_of:
             story_of[d.id] = next_label
             next_label += 1
-    links.sort(key=lambda l: (l.a, l.b))
-    stats = {"documents": len(docs), "anchors": len(corpus.vocab), "candidates": int(len(cands)),
-             "copies": len(copies), "scored_pairs": len(scorer.cache), "stories": len(stories),
+    inside = _story_pairs(corpus, params, multi, copies)
+    links = LinkList(inside, corpus, params, copies)
+    stats = {"documents": len(docs), "anchors": len(corpus.vocab), "copies": len(copies),
+             "scored_pairs": len(inside.left), "stories": len(stories),
              "documents_in_stories": sum(len(s.members) for s in stories), "links": len(links)}
     return StoriesResult(params, stories, links, story_of, {d.id: corpus.langs[i] for i, d in enumerate(docs)},
                          stats)
+
+
+class _Clock:
+    """Seconds per stage, and the process's peak RSS (MB) at the end of each stage where the OS tells it:
+    ``stats["seconds"]`` and ``stats["peak_rss_mb"]``, what a scale test reports."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.peaks: dict[str, int] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+        try:
+            import resource  # Unix only
+
+            # ru_maxrss is in KB on Linux (bytes on macOS; this is a report, not a limit)
+            self.peaks[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        except ImportError:
+            pass
+
+
+def _story_pairs(corpus: _Corpus, params: StoryParams, stories: list[list[int]], copies: np.ndarray) -> _Scored:
+    """Every pair inside a story with a positive score (also pairs that were no candidates), by (left, right)."""
+    n = len(corpus.docs)
+    left, right = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for members in map(np.asarray, stories):
+        a, b = np.triu_indices(len(members), 1)
+        left.append(members[a])
+        right.append(members[b])
+    scored = _score(corpus, params, np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64))
+    if len(copies):
+        scored = scored.with_score(np.where(np.isin(_codes(scored.left, scored.right, n), copies), 1.0, scored.score))
+    scored = scored.take(scored.score > 0)
+    return scored.take(np.lexsort((scored.right, scored.left)))
 
 
 def _story(number: int, members: list[int], corpus: _Corpus) -> Story:
@@ -454,33 +631,73 @@ def _story(number: int, members: list[int], corpus: _Corpus) -> Story:
     )
 
 
-def _link(i: int, j: int, score: float, corpus: _Corpus, scorer: _Scorer, params: StoryParams) -> Link:
-    docs = corpus.docs
-    kind = "copy" if (i, j) in scorer.copies else "rewrite"
-    direction = None
-    ti, tj = corpus.times[i], corpus.times[j]
-    if math.isfinite(ti) and math.isfinite(tj):
-        first, second = (i, j) if (ti, docs[i].id) <= (tj, docs[j].id) else (j, i)
-        direction = {"from": docs[first].id, "to": docs[second].id}
-    shared = np.intersect1d(corpus.ids[i], corpus.ids[j], assume_unique=True)
-    order = sorted(shared.tolist(), key=lambda k: (-corpus.idf[k], corpus.vocab[k]))[:params.max_evidence]
-    evidence: dict = {"names": [], "numbers": [], "dates": []}
-    for k in order:
-        key = corpus.vocab[k]
-        kind_of = corpus.anchors[i][key].kind
-        bucket = "numbers" if kind_of in ("number", "percent") else "dates" if kind_of == "date" else "names"
-        evidence[bucket].append(key)
-    evidence["shared_anchors"] = int(len(shared))
-    anchor_score, _ = scorer.anchor_score(i, j)
-    evidence["anchor_score"] = round(anchor_score, 6)
-    word = _word_similarity(corpus, i, j) if corpus.words else None
-    if word is not None:
-        evidence["word_similarity"] = round(word, 6)
-    if kind == "copy":
-        from .explain import shared_passages
+class LinkList(Sequence[Link]):
+    """The links inside stories, by (a, b), each made when it is read.
 
-        evidence["shared_passages"] = len(shared_passages(docs[i].text, docs[j].text))
-    return Link(docs[i].id, docs[j].id, score, kind, direction, evidence)
+    A :class:`Link` with its evidence takes about 1 KB and a corpus of 100,000 articles has
+    over a million links: the list keeps them as arrays (and the anchors they read) instead,
+    so writing them streams. Reading one costs some microseconds; iterating makes them in
+    batches.
+    """
+
+    BATCH = 10_000
+
+    def __init__(self, pairs: _Scored, corpus: _Corpus, params: StoryParams, copies: np.ndarray) -> None:
+        self._pairs = pairs
+        self._docs, self._times = corpus.docs, corpus.times
+        self._ptr, self._ids, self._kinds, self._vocab = corpus.indptr, corpus.ids, corpus.kinds, corpus.vocab
+        # the anchors' order as evidence: the rarest first, then by key (vocab is in key order)
+        self._rank = np.empty(len(corpus.vocab), np.int64)
+        self._rank[np.lexsort((np.arange(len(corpus.vocab)), -corpus.idf))] = np.arange(len(corpus.vocab))
+        self._copy = np.isin(_codes(pairs.left, pairs.right, len(corpus.docs)), copies)
+        self._most = params.max_evidence
+
+    def __len__(self) -> int:
+        return len(self._pairs.left)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[x] for x in range(*k.indices(len(self)))]
+        if not -len(self) <= k < len(self):
+            raise IndexError(k)
+        return self._batch(k % len(self), k % len(self) + 1)[0]
+
+    def __iter__(self) -> Iterator[Link]:
+        for lo in range(0, len(self), self.BATCH):
+            yield from self._batch(lo, min(len(self), lo + self.BATCH))
+
+    def _batch(self, lo: int, hi: int) -> list[Link]:
+        p = self._pairs
+        count, ptr, anchor, kind = shared_evidence(p.left[lo:hi], p.right[lo:hi], self._ptr, self._ids, self._kinds,
+                                                   self._rank, self._most)
+        anchor, kind = anchor.tolist(), kind.tolist()
+        return [self._link(lo + k, int(count[k]), anchor[ptr[k]:ptr[k + 1]], kind[ptr[k]:ptr[k + 1]])
+                for k in range(hi - lo)]
+
+    def _link(self, k: int, shared: int, anchors: list[int], kinds: list[int]) -> Link:
+        docs, p = self._docs, self._pairs
+        i, j = int(p.left[k]), int(p.right[k])  # i < j: documents are in id order
+        copy = bool(self._copy[k])
+        direction = None
+        ti, tj = self._times[i], self._times[j]
+        if math.isfinite(ti) and math.isfinite(tj):
+            first, second = (i, j) if (ti, docs[i].id) <= (tj, docs[j].id) else (j, i)
+            direction = {"from": docs[first].id, "to": docs[second].id}
+        evidence: dict = {"names": [], "numbers": [], "dates": []}
+        for a, code in zip(anchors, kinds):
+            evidence[_EVIDENCE_BUCKET[code]].append(self._vocab[a])
+        evidence["shared_anchors"] = shared
+        evidence["anchor_score"] = round(float(p.anchor[k]), 6)
+        if not math.isnan(p.word[k]):
+            evidence["word_similarity"] = round(float(p.word[k]), 6)
+        if copy:
+            from .explain import shared_passages
+
+            evidence["shared_passages"] = len(shared_passages(docs[i].text, docs[j].text))
+        return Link(docs[i].id, docs[j].id, float(p.score[k]), "copy" if copy else "rewrite", direction, evidence)
+
+
+_EVIDENCE_BUCKET = ["numbers" if k in ("number", "percent") else "dates" if k == "date" else "names" for k in KINDS]
 
 
 # -- records --------------------------------------------------------------------------------------------------

@@ -135,3 +135,24 @@ def test_text_date_none_without_a_full_date():
 
     assert text_date("It happened on 1 March in Oslo; 2007 was a good year.") is None
     assert text_date("x" * 500 + " October 15, 2007") is None  # only the start of the text is a dateline
+
+
+@pytest.mark.parametrize("word", ["the", "straße", "strasse", "größer", "café", "ijsselmeer", "ĳssel", "naïve",
+                                  "l'homme", "covid-19", "abc123", "xyzzyqq", "über", "ß", "années", "façade"])
+def test_zipf_table_lookup_agrees_with_wordfreq(word):
+    from wordfreq import zipf_frequency
+
+    from dedup.anchors import _zipf
+
+    for lang in ("en", "de", "nl", "es", "it", "fr"):
+        assert _zipf(word, lang) == zipf_frequency(word, lang), (word, lang)
+
+
+def test_dates_found_through_the_text_months_are_the_dates_found_by_trying_every_word():
+    from dedup.anchors import _dates
+
+    text = ("On 1 March and March 2nd, then 3. März, 4 de marzo, 5 maart 2021 and 6 marzo; "
+            "12 people met on Tuesday 7 and maart 8. Maarten 9 is no date, nor March 10.5.")
+    months = tuple(sorted({"March", "März", "marzo", "maart"}))
+    assert _dates(text, months) == _dates(text)
+    assert {a.key for a in _dates(text)} >= {"date:3-1", "date:3-2", "date:3-3", "date:3-4", "date:3-5", "date:3-6"}

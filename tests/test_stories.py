@@ -90,11 +90,33 @@ def test_average_linkage_does_not_chain():
     assert labels == [0, 0, 0, 0, 4]
 
 
-def test_average_linkage_checks_exact_linkage_of_estimates():
-    # only the 0-2 edge is known (estimate 0.1 for {0, 1} + {2}); the exact linkage is 0.4
+def test_average_linkage_counts_pairs_without_an_edge_as_zero():
+    # {0, 1} + {2}: with the 1-2 edge the linkage is (0.2 + 0.6) / 2 = 0.4, without it 0.2 / 2 = 0.1
     scores = {(0, 1): 0.9, (0, 2): 0.2, (1, 2): 0.6}
-    labels = average_linkage(3, [(0, 1), (0, 2)], lambda i, j: scores.get((min(i, j), max(i, j)), 0.0), 0.3)
-    assert labels == [0, 0, 0]
+
+    def score(i, j):
+        return scores[(min(i, j), max(i, j))]
+
+    assert average_linkage(3, [(0, 1), (0, 2), (1, 2)], score, 0.3) == [0, 0, 0]
+    assert average_linkage(3, [(0, 1), (0, 2)], score, 0.3) == [0, 0, 2]
+
+
+def test_anchors_held_by_more_than_max_bucket_documents_make_no_candidates():
+    text = ("Dock workers in Halvern struck on Monday. Union leader Marit Osen and port director Jens Kalvik met "
+            "at the Skarholm terminal; Osen demanded 4.5 percent more pay for 2,300 workers.")
+    docs = [Document(f"d{i}", text + f" Report number {100 + i}.", lang="en") for i in range(6)]
+    capped = find_stories(docs, StoryParams(max_bucket=5, max_df=1.0, copy_threshold=None))
+    assert capped.stats["candidates"] == 0 and capped.stories == []
+    found = find_stories(docs, StoryParams(max_bucket=6, max_df=1.0, copy_threshold=None))
+    assert found.stats["candidates"] == 15 and [len(s.members) for s in found.stories] == [6]
+
+
+def test_links_are_read_lazily_and_in_order():
+    result = find_stories(seed_docs() + NEGATIVES)
+    links = result.links
+    assert len(links) == 1 and links[0] == links[-1] == list(links)[0] == links[:1][0]
+    with pytest.raises(IndexError):
+        links[1]
 
 
 def test_dateline_stands_in_for_missing_dates():
@@ -134,6 +156,20 @@ def test_deterministic_under_shuffle():
         assert (list(story_records(result)), list(link_records(result))) == want
 
 
+def test_workers_give_the_same_result(monkeypatch):
+    import dedup.stories as stories
+
+    docs = seed_docs() + NEGATIVES + [Document(d.id + "-again", d.text) for d in NEGATIVES]
+    want = find_stories(docs)
+    monkeypatch.setattr(stories, "WORK_CHUNK", 3)  # several tasks even for a few documents
+    got = find_stories(docs, workers=2)
+    assert list(story_records(got)) == list(story_records(want))
+    assert list(link_records(got)) == list(link_records(want))
+    assert got.languages == want.languages
+    with pytest.raises(ParameterError, match=r"^workers=0 is invalid"):
+        find_stories(docs, workers=0)
+
+
 def test_copy_links_are_directed_earlier_to_later():
     body = ("Dock workers at the port of Halvern walked off the job on Monday morning, halting the loading of "
             "container ships for the first time in eleven years.\nThe strike was called by the Harbour and "
@@ -166,10 +202,10 @@ def test_records_are_json_ready():
 @pytest.mark.parametrize("kwargs,name", [
     ({"threshold": 0}, "threshold"), ({"threshold": 1.5}, "threshold"), ({"min_shared": 0}, "min_shared"),
     ({"word_weight": -0.1}, "word_weight"), ({"far_penalty": 2}, "far_penalty"), ({"window_days": -1}, "window_days"),
-    ({"max_df": 0}, "max_df"), ({"num_perm": 0}, "num_perm"), ({"copy_threshold": 0}, "copy_threshold"),
-    ({"lsh_recall": 1.0}, "lsh_recall"), ({"min_shared": True}, "min_shared"),
+    ({"max_df": 0}, "max_df"), ({"max_bucket": 1}, "max_bucket"), ({"copy_threshold": 0}, "copy_threshold"),
+    ({"topic_max_dims": 1}, "topic_max_dims"), ({"min_shared": True}, "min_shared"),
     ({"season_penalty": 1.5}, "season_penalty"), ({"season_days": -1}, "season_days"),
-    ({"topic_weight": -0.5}, "topic_weight"), ({"topic_dims": -1}, "topic_dims"), ({"word_link": 2}, "word_link"),
+    ({"topic_weight": -0.5}, "topic_weight"), ({"topic_dims": -1}, "topic_dims"), ({"word_link": 2}, "word_link"), ({"word_floor": -0.1}, "word_floor"),
 ])
 def test_parameter_errors_name_parameter_value_and_expectation(kwargs, name):
     with pytest.raises(ParameterError, match=rf"^{name}=.* is invalid: expected "):

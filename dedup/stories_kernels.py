@@ -1,0 +1,193 @@
+"""Compiled loops of :mod:`dedup.stories`: candidate pairs from anchor postings, and pair scores.
+
+Both work on CSR arrays (``indptr``, ``indices``) and emit or read flat arrays, so a
+corpus of 100,000 articles costs no Python object per pair. Everything is
+deterministic: loops run in index order and nothing is hashed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def candidate_pairs(lo, hi, doc_ptr, doc_anchors, post_ptr, post_docs, seen):
+    """Pairs ``(i, j)``, ``lo <= i < hi``, ``i < j``, of documents sharing at least one anchor.
+
+    ``doc_anchors`` (CSR by document) holds the anchors used for candidates only and
+    ``post_docs`` (CSR by anchor) their sorted holders, so an anchor gives at most
+    ``len(postings) - 1`` partners per document: the postings' cap bounds the work.
+    ``seen`` (one int64 per document, -1 at first) is scratch space reused across calls.
+    Pairs come by ``i``, then by first discovery.
+    """
+    pairs = 0
+    left = np.empty(0, np.int64)
+    right = np.empty(0, np.int64)
+    for sweep in range(2):  # count, then fill
+        if sweep == 1:
+            left = np.empty(pairs, np.int64)
+            right = np.empty(pairs, np.int64)
+        w = 0
+        for i in range(lo, hi):
+            stamp = sweep * len(seen) + i  # unique per document and sweep
+            for p in range(doc_ptr[i], doc_ptr[i + 1]):
+                a = doc_anchors[p]
+                start = post_ptr[a] + np.searchsorted(post_docs[post_ptr[a]:post_ptr[a + 1]], i, side="right")
+                for q in range(start, post_ptr[a + 1]):
+                    j = post_docs[q]
+                    if seen[j] != stamp:
+                        seen[j] = stamp
+                        if sweep == 1:
+                            left[w] = i
+                            right[w] = j
+                        w += 1
+        pairs = w
+    return left, right
+
+
+@njit(cache=True)
+def _shared(ptr, idx, i, j, idf):
+    """(number, summed idf) of the anchors documents ``i`` and ``j`` share (sorted-list merge)."""
+    p, q = ptr[i], ptr[j]
+    pe, qe = ptr[i + 1], ptr[j + 1]
+    n, total = 0, 0.0
+    while p < pe and q < qe:
+        a, b = idx[p], idx[q]
+        if a == b:
+            n += 1
+            total += idf[a]
+            p += 1
+            q += 1
+        elif a < b:
+            p += 1
+        else:
+            q += 1
+    return n, total
+
+
+@njit(cache=True)
+def _count_shared(ptr, idx, i, j):
+    """How many anchors documents ``i`` and ``j`` share."""
+    p, q = ptr[i], ptr[j]
+    pe, qe = ptr[i + 1], ptr[j + 1]
+    n = 0
+    while p < pe and q < qe:
+        a, b = idx[p], idx[q]
+        if a == b:
+            n += 1
+            p += 1
+            q += 1
+        elif a < b:
+            p += 1
+        else:
+            q += 1
+    return n
+
+
+@njit(cache=True)
+def _dot(ptr, idx, data, r, s):
+    """Dot product of rows ``r`` and ``s`` of a CSR matrix with sorted column indices."""
+    p, q = ptr[r], ptr[s]
+    pe, qe = ptr[r + 1], ptr[s + 1]
+    total = 0.0
+    while p < pe and q < qe:
+        a, b = idx[p], idx[q]
+        if a == b:
+            total += data[p] * data[q]
+            p += 1
+            q += 1
+        elif a < b:
+            p += 1
+        else:
+            q += 1
+    return total
+
+
+@njit(cache=True)
+def pair_scores(left, right, a_ptr, a_idx, idf, weight, lang, group, w_row, w_ptr, w_idx, w_data, topic, has_topic,
+                times, min_shared, word_weight, topic_weight, word_link, cross_offset, window, far_penalty, season,
+                season_penalty, min_score, word_floor):
+    """Score of each pair ``(left[k], right[k])`` (the formula is in the docstring of :mod:`dedup.stories`).
+
+    Also returns the number of shared anchors, the anchor score and the word similarity
+    (NaN where the pair has none) of each pair, for the links' evidence.
+    """
+    m = len(left)
+    score = np.zeros(m, np.float64)
+    shared = np.zeros(m, np.int64)
+    anchor = np.zeros(m, np.float64)
+    word = np.full(m, np.nan)
+    for k in range(m):
+        i, j = left[k], right[k]
+        n, total = _shared(a_ptr, a_idx, i, j, idf)
+        low = min(weight[i], weight[j])
+        s = 0.0
+        if n > 0 and low > 0:
+            s = min(1.0, total / low)
+        shared[k] = n
+        anchor[k] = s
+        w = np.nan
+        cosine = 0.0
+        if word_weight > 0 and group[i] >= 0 and group[i] == group[j]:
+            w = _dot(w_ptr, w_idx, w_data, w_row[i], w_row[j])
+            cosine = w
+            if has_topic[group[i]] and topic_weight > 0:
+                t = 0.0
+                for d in range(topic.shape[1]):
+                    t += topic[w_row[i], d] * topic[w_row[j], d]
+                w = (1 - topic_weight) * w + topic_weight * max(0.0, t)
+        word[k] = w
+        has_word = not np.isnan(w)
+        ti, tj = times[i], times[j]
+        apart = abs(ti - tj) if np.isfinite(ti) and np.isfinite(tj) else 0.0
+        if n < min_shared and (not has_word or w < word_link or cosine < word_floor or apart > season):
+            continue  # too few anchors, and no similar words (not only a similar topic) within a season
+        if has_word:
+            s = (1 - word_weight) * s + word_weight * w
+        elif lang[i] != lang[j] or word_weight == 0:
+            # anchors only: related stories (same people, same week) share many of them too
+            s = max(0.0, (s - cross_offset) / (1 - cross_offset))
+        if apart > window:
+            s *= far_penalty
+            if apart > season:
+                s *= season_penalty
+        if s >= min_score:
+            score[k] = min(s, 1.0)
+    return score, shared, anchor, word
+
+
+@njit(cache=True)
+def shared_evidence(left, right, ptr, idx, kinds, rank, most):
+    """For each pair: how many anchors it shares, and the ``most`` best of them by ``rank`` (with
+    their kind in the first document), as CSR arrays ``(count, out_ptr, out_anchor, out_kind)``."""
+    m = len(left)
+    count = np.zeros(m, np.int64)
+    out_ptr = np.zeros(m + 1, np.int64)
+    for k in range(m):
+        n = _count_shared(ptr, idx, left[k], right[k])
+        count[k] = n
+        out_ptr[k + 1] = out_ptr[k] + min(n, most)
+    out_anchor = np.empty(out_ptr[m], np.int64)
+    out_kind = np.empty(out_ptr[m], np.int8)
+    for k in range(m):
+        i, j = left[k], right[k]
+        found = np.empty(count[k], np.int64)
+        where = np.empty(count[k], np.int64)
+        p, q, w = ptr[i], ptr[j], 0
+        while p < ptr[i + 1] and q < ptr[j + 1]:
+            if idx[p] == idx[q]:
+                found[w] = idx[p]
+                where[w] = p
+                w += 1
+                p += 1
+                q += 1
+            elif idx[p] < idx[q]:
+                p += 1
+            else:
+                q += 1
+        order = np.argsort(rank[found], kind="mergesort")[:most]
+        for t in range(len(order)):
+            out_anchor[out_ptr[k] + t] = found[order[t]]
+            out_kind[out_ptr[k] + t] = kinds[where[order[t]]]
+    return count, out_ptr, out_anchor, out_kind
