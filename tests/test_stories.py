@@ -205,7 +205,8 @@ def test_records_are_json_ready():
     ({"max_df": 0}, "max_df"), ({"max_bucket": 1}, "max_bucket"), ({"copy_threshold": 0}, "copy_threshold"),
     ({"topic_max_dims": 1}, "topic_max_dims"), ({"min_shared": True}, "min_shared"),
     ({"season_penalty": 1.5}, "season_penalty"), ({"season_days": -1}, "season_days"),
-    ({"topic_weight": -0.5}, "topic_weight"), ({"topic_dims": -1}, "topic_dims"), ({"word_link": 2}, "word_link"), ({"word_floor": -0.1}, "word_floor"),
+    ({"topic_weight": -0.5}, "topic_weight"), ({"topic_dims": -1}, "topic_dims"), ({"word_link": 2}, "word_link"),
+    ({"word_floor": -0.1}, "word_floor"), ({"topic_sample": 1}, "topic_sample"),
 ])
 def test_parameter_errors_name_parameter_value_and_expectation(kwargs, name):
     with pytest.raises(ParameterError, match=rf"^{name}=.* is invalid: expected "):
