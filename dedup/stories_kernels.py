@@ -67,25 +67,6 @@ def _shared(ptr, idx, i, j, idf):
 
 
 @njit(cache=True)
-def _count_shared(ptr, idx, i, j):
-    """How many anchors documents ``i`` and ``j`` share."""
-    p, q = ptr[i], ptr[j]
-    pe, qe = ptr[i + 1], ptr[j + 1]
-    n = 0
-    while p < pe and q < qe:
-        a, b = idx[p], idx[q]
-        if a == b:
-            n += 1
-            p += 1
-            q += 1
-        elif a < b:
-            p += 1
-        else:
-            q += 1
-    return n
-
-
-@njit(cache=True)
 def _dot(ptr, idx, data, r, s):
     """Dot product of rows ``r`` and ``s`` of a CSR matrix with sorted column indices."""
     p, q = ptr[r], ptr[s]
@@ -165,7 +146,7 @@ def shared_evidence(left, right, ptr, idx, kinds, rank, most):
     count = np.zeros(m, np.int64)
     out_ptr = np.zeros(m + 1, np.int64)
     for k in range(m):
-        n = _count_shared(ptr, idx, left[k], right[k])
+        n = _shared(ptr, idx, left[k], right[k], rank)[0]  # rank only fills the unused sum
         count[k] = n
         out_ptr[k + 1] = out_ptr[k] + min(n, most)
     out_anchor = np.empty(out_ptr[m], np.int64)
