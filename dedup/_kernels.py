@@ -265,27 +265,30 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
 
 
 @njit(parallel=True, cache=True)
-def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special):
+def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
+                  scratch_h, scratch_l):
     """Shingle hashes of every document of a batch.
 
     ``buf[offsets[i]:offsets[i+1]]`` is document i (UTF-8). Returns
     ``(hashes uint64, lines int32, indptr int64, redo bool)``: document i's
     shingles, in text order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines``
     their line numbers; ``redo[i]`` marks a document left empty because it needs
-    the exact Python normalisation (only with ``fold``). A document never has
-    more shingles than bytes, so each writes into its own byte range of a
-    scratch array first; no counting pass is needed.
+    the exact Python normalisation (only with ``fold``).
+
+    Each document writes into its own region of the scratch arrays first, so no
+    counting pass is needed: see :func:`scratch_size` for why a region cannot
+    overflow. The caller reuses the scratch arrays across batches: fresh ones
+    cost a page fault per page touched, a quarter of the kernel's time.
     """
     n = len(offsets) - 1
-    scratch_h = np.empty(max(len(buf), 1), np.uint64)
-    scratch_l = np.empty(max(len(buf), 1), np.int32)
     counts = np.zeros(n + 1, np.int64)
     redo = np.zeros(n, np.bool_)
     ascii_tok, ascii_sep = _ascii_tables(is_word, fold)
+    d = 1 if by_char else 2
     for i in prange(n):
-        s = offsets[i]
-        w = _shingle_one(buf, s, offsets[i + 1], ascii_tok, ascii_sep, is_word, by_char, k, fold, fold_start,
-                         fold_len, fold_data, special, scratch_h, scratch_l, s)
+        s = offsets[i] // d + i
+        w = _shingle_one(buf, offsets[i], offsets[i + 1], ascii_tok, ascii_sep, is_word, by_char, k, fold,
+                         fold_start, fold_len, fold_data, special, scratch_h, scratch_l, s)
         if w < 0:
             redo[i] = True
         else:
@@ -294,11 +297,26 @@ def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len,
     hashes = np.empty(indptr[n], np.uint64)
     lines = np.empty(indptr[n], np.int32)
     for i in prange(n):
-        s = offsets[i]
+        s = offsets[i] // d + i
         m = indptr[i + 1] - indptr[i]
         hashes[indptr[i]:indptr[i + 1]] = scratch_h[s:s + m]
         lines[indptr[i]:indptr[i + 1]] = scratch_l[s:s + m]
     return hashes, lines, indptr, redo
+
+
+def scratch_size(nbytes: int, ndocs: int, by_char: bool) -> int:
+    """Scratch entries :func:`shingle_batch` needs for ``ndocs`` documents of ``nbytes`` in all.
+
+    Document i (L bytes at offset o) owns entries ``o // d + i`` up to, not
+    including, the next document's start, at least ``L // d + 1`` of them, with
+    d = 1 for character units and 2 for words. That bounds its shingles: one
+    shingle per unit at most (k units emit one each from the k-th on; a shorter
+    line emits one for all of them), a character unit takes at least one byte,
+    and a word at least one byte plus a separator before the next word (a case
+    fold or NFKC form expands to word characters only or to separators only,
+    never both; documents holding other code points are redone in Python).
+    """
+    return nbytes // (1 if by_char else 2) + ndocs + 1
 
 
 @njit(inline="always")

@@ -16,6 +16,7 @@ for bit, which the tests check):
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -111,8 +112,32 @@ def fold_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _kernel(buf: np.ndarray, offsets: np.ndarray, params: ShingleParams, fold: bool):
     start, length, data, special = fold_tables() if fold else _NO_FOLD
-    return _kernels.shingle_batch(buf, offsets, word_table(), params.unit == "char", params.k, fold,
-                                  start, length, data, special)
+    by_char = params.unit == "char"
+    scratch_h, scratch_l = _scratch(_kernels.scratch_size(len(buf), len(offsets) - 1, by_char))
+    return _kernels.shingle_batch(buf, offsets, word_table(), by_char, params.k, fold,
+                                  start, length, data, special, scratch_h, scratch_l)
+
+
+class _Scratch(threading.local):
+    """The kernel's scratch arrays, kept per thread between batches (see shingle_batch)."""
+
+    hashes = np.empty(0, np.uint64)
+    lines = np.empty(0, np.int32)
+
+
+_SCRATCH = _Scratch()
+# Larger scratch (a batch holding a huge document) is used once and not kept.
+_KEEP_SCRATCH = 1 << 23
+
+
+def _scratch(size: int) -> tuple[np.ndarray, np.ndarray]:
+    kept = _SCRATCH
+    if len(kept.hashes) >= size:
+        return kept.hashes, kept.lines
+    hashes, lines = np.empty(size, np.uint64), np.empty(size, np.int32)
+    if size <= _KEEP_SCRATCH:
+        kept.hashes, kept.lines = hashes, lines
+    return hashes, lines
 
 
 _NO_FOLD = (np.zeros(1, np.int32), np.zeros(1, np.uint8), np.zeros(1, np.int32), np.zeros(1, np.bool_))

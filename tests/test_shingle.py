@@ -98,6 +98,32 @@ def test_batch_composition_does_not_matter():
     assert shingle([], p).indptr.tolist() == [0]
 
 
+def test_densest_text_fits_the_kernel_scratch():
+    """One-byte words with one-byte separators: the most shingles per byte a text can have,
+    at every offset parity, so each document fills its whole scratch region (scratch_size)."""
+    from dedup.shingle import shingle_texts
+
+    dense = ["a", "a b", "ab c", "a b c d e f g", "x\ny\nz", "", "ß ß ß", "1 2 3 4 5 6 7 8 9 0 a b c"]
+    batch = [dense[i % len(dense)] * (1 + i % 3) for i in range(40)]
+    for p in (ShingleParams("word", 1), ShingleParams("word", 2), ShingleParams("char", 1)):
+        sh = shingle(batch, p)
+        for i, text in enumerate(batch):
+            assert sh.of(i).tolist() == reference(text, p)[0]
+        folded = shingle([normalize(t) for t in batch], p)
+        assert shingle_texts(batch, p).hashes.tolist() == folded.hashes.tolist()
+
+
+def test_scratch_reused_across_batches_of_any_size():
+    p = ShingleParams(k=2)
+    big = [f"w{i} " * 300 for i in range(50)]
+    small = ["one two three", "four"]
+    first = shingle(small, p).hashes.tolist()
+    shingle(big, p)  # leaves scratch full of another batch's hashes
+    assert shingle(small, p).hashes.tolist() == first
+    together = shingle(big, p)
+    assert all(together.of(i).tolist() == shingle([d], p).of(0).tolist() for i, d in enumerate(big))
+
+
 # -- the definition itself ----------------------------------------------------------------------
 
 
