@@ -138,20 +138,22 @@ def _put_utf8(out, n, cp):
 
 
 @njit(inline="always")
-def _push(t, h, ring, slot, n, k, pk, line, out_hash, out_line, w):
-    """Add unit hash t to the rolling shingle hash; emit a shingle once k units are in."""
-    if n >= k:
-        h = (h - ring[slot] * pk) * P1 + t
-    else:
-        h = h * P1 + t
-    ring[slot] = t
-    slot = slot + 1 if slot + 1 < k else 0
+def _push(t, h, ring, n, k, pk, line, out_hash, out_line, w):
+    """Add unit hash t to the rolling shingle hash; emit a shingle once k units are in.
+
+    Branch-free: ``ring`` (a power of two >= k entries, zeroed at each line start)
+    holds the line's last units at ``index & mask``; the unit leaving the window
+    is read from it, and reads 0 while fewer than k units are in. The shingle is
+    always written at ``w`` but only kept (w advances) from the k-th unit on.
+    Unpredictable branches here cost about 15% of the kernel.
+    """
+    mask = len(ring) - 1
+    h = (h - ring[(n - k) & mask] * pk) * P1 + t
+    ring[n & mask] = t
     n += 1
-    if n >= k:
-        out_hash[w] = fmix64(h)
-        out_line[w] = line
-        w += 1
-    return h, slot, n, w
+    out_hash[w] = fmix64(h)
+    out_line[w] = line
+    return h, n, w + (1 if n >= k else 0)
 
 
 @njit(cache=True)
@@ -189,7 +191,10 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
     those bytes through the tables of :func:`_ascii_tables`; only non-ASCII code
     points and line ends reach the general decoder.
     """
-    ring = np.zeros(k, np.uint64)
+    r = 1
+    while r < k:
+        r *= 2
+    ring = np.zeros(r, np.uint64)  # the line's last units (see _push)
     tok = np.empty(4 * (end - start) + 16, np.uint8)
     pk = U64(1)
     for _ in range(k - 1):
@@ -197,7 +202,6 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
     limit = len(special)
     line = 0
     n = 0  # units seen on this line
-    slot = 0  # ring position of the oldest unit once n >= k
     h = U64(0)
     tlen = 0  # bytes of the unit being built
     p = start
@@ -210,8 +214,7 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
                     tlen += 1
                 elif ascii_sep[c8]:
                     if tlen > 0:
-                        h, slot, n, w = _push(xxh64(tok, 0, tlen), h, ring, slot, n, k, pk, line,
-                                              out_hash, out_line, w)
+                        h, n, w = _push(xxh64(tok, 0, tlen), h, ring, n, k, pk, line, out_hash, out_line, w)
                         tlen = 0
                 else:
                     break
@@ -249,7 +252,7 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
         elif tlen > 0:
             pending = 1
         if pending:
-            h, slot, n, w = _push(xxh64(tok, 0, tlen), h, ring, slot, n, k, pk, line, out_hash, out_line, w)
+            h, n, w = _push(xxh64(tok, 0, tlen), h, ring, n, k, pk, line, out_hash, out_line, w)
             tlen = 0
         if boundary:
             if 0 < n < k:
@@ -257,7 +260,7 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
                 out_line[w] = line
                 w += 1
             n = 0
-            slot = 0
+            ring[:] = 0
             h = U64(0)
             line += 1
         p += size
