@@ -130,6 +130,15 @@ def print_stages(rate: dict[str, float]) -> None:
             print(f"  path {name}: {total:.1f} us/doc ({fmt_rate(1e6 / total)} docs/s): {split}")
 
 
+def print_scaling(rows: list[dict]) -> None:
+    """dedup on 2 threads over dedup on 1, on wall time (best and median rounds): the two-core scaling."""
+    by_case = {r["case"]: r for r in rows}
+    one, two = by_case.get("dedup[1 thread]"), by_case.get("dedup[2 threads]")
+    if one and two:
+        print(f"  2 threads / 1 thread (wall): {two['best'] / one['best']:.2f}x best, "
+              f"{two['median'] / one['median']:.2f}x median")
+
+
 def print_table(report: dict) -> list[tuple[str, str, str, float, float]]:
     """Print every group; return (group, case, reference, ratio, floor) for each tracked ratio."""
     checks = []
@@ -171,6 +180,7 @@ def print_table(report: dict) -> list[tuple[str, str, str, float, float]]:
                 parts.append(f"{x:.2f}x {name} ({basis}){mark}")
             if parts:
                 print(f"  {r['case']} vs:\n    " + "\n    ".join(parts))
+        print_scaling(rows)
         extra = [f"{r['case']}: {r['info']['pairs']} pairs" for r in rows if "pairs" in r["info"]]
         if extra:
             print("  found: " + ", ".join(extra) + f" (syndicated copies in input: {rows[0]['info'].get('copies')})")

@@ -9,7 +9,8 @@ from typing import List, Optional
 import typer
 
 from . import params as P
-from .cli import (ID_FIELD, INPUTS, PUBLISHED_FIELD, SOURCE_FIELD, STRICT, TEXT_FIELD, _errors, err, read_inputs)
+from .cli import (ENGINE, ID_FIELD, INPUTS, PARTITION_SIZE, PUBLISHED_FIELD, SCHEDULER, SOURCE_FIELD, STRICT,
+                  TEXT_FIELD, Engine, _errors, _local_only, _on_dask, _warn, err, read_inputs)
 from .evaluate import evaluate, read_labels
 from .report import _atomic_write
 from .stories import StoryParams, find_stories, link_records, story_records
@@ -28,7 +29,11 @@ def stories(
     lang_field: str = typer.Option("lang", help="Field holding the language code (guessed when absent).",
                                    rich_help_panel="Input"),
     strict: bool = STRICT,
-    workers: int = typer.Option(1, min=1, help="Processes extracting anchors (the result is the same)."),
+    workers: Optional[int] = typer.Option(None, min=1, help="Processes extracting anchors (default 1; the result "
+                                          "is the same); with --engine dask, worker processes of the local "
+                                          "cluster (default: one per core).",
+                                          rich_help_panel="Scale"),
+    engine: Engine = ENGINE, scheduler: Optional[str] = SCHEDULER, partition_size: Optional[str] = PARTITION_SIZE,
 ) -> None:
     """Group documents into stories: the same reporting rewritten by many outlets, also across languages.
 
@@ -38,13 +43,24 @@ def stories(
         params = StoryParams(threshold=threshold, window_days=window_days, copy_threshold=copy_threshold)
         read = P.ReadParams(id_field, text_field, source_field=source_field, published_field=published_field,
                             lang_field=lang_field, strict=strict)
-        docs, _ = read_inputs(inputs, read, err.is_terminal)
-        result = find_stories(docs, params, workers=workers)
-        out.mkdir(parents=True, exist_ok=True)
-        n = _atomic_write(out / "stories.jsonl", story_records(result))
-        m = _atomic_write(out / "links.jsonl", link_records(result))
+        if engine is Engine.dask:
+            def run(client, options):
+                from .dask_engine.stories import stories_files
+
+                return stories_files(client, inputs, read, params, out, options, _warn)
+
+            figures = _on_dask(inputs, scheduler, workers, partition_size, run)
+            documents, n, m = figures["documents"], figures["stories"], figures["links"]
+        else:
+            _local_only(scheduler, partition_size)
+            docs, _ = read_inputs(inputs, read, err.is_terminal)
+            result = find_stories(docs, params, workers=workers or 1)
+            out.mkdir(parents=True, exist_ok=True)
+            n = _atomic_write(out / "stories.jsonl", story_records(result))
+            m = _atomic_write(out / "links.jsonl", link_records(result))
+            documents = len(docs)
     if err.is_terminal:
-        err.print(f"{len(docs):,} documents: {n:,} stories of two or more, {m:,} links")
+        err.print(f"{documents:,} documents: {n:,} stories of two or more, {m:,} links")
 
 
 def eval_(

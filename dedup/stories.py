@@ -185,6 +185,11 @@ def _anchors_of(work: list[tuple[str, str | None]]) -> list[tuple[str, list[str]
 WORK_CHUNK = 500  # documents per task of a worker process
 
 
+def _anchor_work(d: Document) -> tuple[str, str | None]:
+    """What :func:`_anchors_of` needs of a document: its text (with the title) and its language, if given."""
+    return _text(d), (d.lang or "").lower().split("-")[0] or None
+
+
 def _all_anchors(docs: list[Document], workers: int) -> Iterator[tuple[str, list[str], bytes]]:
     """:func:`_anchors_of` every document, in order; with ``workers`` > 1 in that many forked processes.
 
@@ -192,7 +197,7 @@ def _all_anchors(docs: list[Document], workers: int) -> Iterator[tuple[str, list
     so it is the one spread over cores; results come back in input order, so the outcome
     does not depend on ``workers``. Where processes cannot be forked it runs here.
     """
-    work = ((_text(d), (d.lang or "").lower().split("-")[0] or None) for d in docs)
+    work = (_anchor_work(d) for d in docs)
     if workers <= 1 or len(docs) <= WORK_CHUNK or "fork" not in multiprocessing.get_all_start_methods():
         for item in work:
             yield from _anchors_of([item])
@@ -206,13 +211,17 @@ def _all_anchors(docs: list[Document], workers: int) -> Iterator[tuple[str, list
             yield from part
 
 
-def _prepare(docs: list[Document], workers: int = 1) -> _Corpus:
-    """Anchors of every document, turned into integer ids at once (the Anchor objects are not kept)."""
+def _prepare(docs: list[Document], workers: int = 1,
+             anchors: Iterable[tuple[str, list[str], bytes]] | None = None) -> _Corpus:
+    """Anchors of every document, turned into integer ids at once (the Anchor objects are not kept).
+
+    ``anchors``: what :func:`_all_anchors` would yield for ``docs``, already extracted elsewhere
+    (the Dask engine extracts them where the documents are read); ``workers`` is then unused."""
     langs: list[str] = []
     key_id: dict[str, int] = {}
     keys: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
-    for lang, found, codes in _all_anchors(docs, workers):
+    for lang, found, codes in (_all_anchors(docs, workers) if anchors is None else anchors):
         langs.append(lang)
         keys.append(np.array([key_id.setdefault(k, len(key_id)) for k in found], np.int64))
         kinds.append(np.frombuffer(codes, np.int8))
@@ -539,11 +548,19 @@ def find_stories(documents: Iterable[Document], params: StoryParams = StoryParam
     docs = sorted_documents(documents)
     corpus = _prepare(docs, workers)
     clock.lap("anchors")
+    return _stories(corpus, params, clock)
+
+
+def _stories(corpus: _Corpus, params: StoryParams, clock: _Clock,
+             copy_pairs: Callable[[list[Document], StoryParams], np.ndarray] = _copy_pairs) -> StoriesResult:
+    """:func:`find_stories` once the anchors are in ``corpus``; ``copy_pairs`` is :func:`_copy_pairs`,
+    or what finds the same pairs elsewhere (the Dask engine)."""
+    docs = corpus.docs
     if params.word_weight > 0:
         corpus.topic_weight = params.topic_weight
         _word_vectors(corpus, params.topic_weight, params.topic_dims, params.topic_max_dims, params.topic_sample)
     clock.lap("words")
-    copies = _copy_pairs(docs, params)
+    copies = copy_pairs(docs, params)
     clock.lap("copies")
     left, right, score, candidates = _links(corpus, params, copies)
     clock.lap("scores")

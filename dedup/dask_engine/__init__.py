@@ -1,4 +1,4 @@
-"""The Dask engine: ``dedup find`` / ``dedup repeats`` on a cluster, byte-identical to the local engine.
+"""The Dask engine: ``dedup find`` / ``repeats`` / ``stories`` on a cluster, byte-identical to the local engine.
 
 Optional: the core installs without Dask, and this package imports it only when asked
 (:func:`require` turns its absence into one line saying how to install it).
@@ -9,7 +9,7 @@ Optional: the core installs without Dask, and this package imports it only when 
 
 Modules: ``inputs`` (files -> blocks), ``order`` (global id order), ``matching`` (hashing,
 LSH buckets, verification), ``components`` (clusters), ``output`` (files in id order),
-``engine`` and ``repeats`` (the two commands), ``parts`` (partitions and the exchange).
+``engine``, ``repeats`` and ``stories`` (the three commands), ``parts`` (partitions and the exchange).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def require() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """``connect``, ``find_files``, ``repeats_files``, ``Options``: imported on first use."""
+    """``connect``, ``find_files``, ``repeats_files``, ``stories_files``, ``Options``: imported on first use."""
     if name in ("connect", "find_files", "Options"):
         require()
         from . import engine
@@ -44,4 +44,9 @@ def __getattr__(name: str) -> Any:
         from . import repeats
 
         return repeats.repeats_files
+    if name == "stories_files":
+        require()
+        from . import stories
+
+        return stories.stories_files
     raise AttributeError(name)
