@@ -34,8 +34,7 @@ from stories_scale import story_corpus  # noqa: E402
 
 from dedup.params import ReadParams  # noqa: E402
 from dedup.read import read_all  # noqa: E402
-from dedup.report import _atomic_write  # noqa: E402
-from dedup.stories import StoryParams, find_stories, link_records, story_records  # noqa: E402
+from dedup.stories import StoryParams, find_stories, write_stories  # noqa: E402
 
 FILES = ("stories.jsonl", "links.jsonl")
 
@@ -64,9 +63,7 @@ def run_local(path: Path, out: Path, workers: int) -> dict:
     before, t, cpu = load(), time.perf_counter(), own_cpu()
     docs, _ = read_all([str(path)])
     result = find_stories(docs, StoryParams(), workers=workers)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "stories.jsonl", story_records(result))
-    _atomic_write(out / "links.jsonl", link_records(result))
+    write_stories(result, out)
     return {"engine": "local", "workers": workers, "job_s": time.perf_counter() - t, "total_s": None,
             "client_cpu_s": own_cpu() - cpu, "load_before": before, "load_after": load(),
             "stages": result.stats["seconds"]}

@@ -12,8 +12,7 @@ from . import params as P
 from .cli import (ENGINE, ID_FIELD, INPUTS, PARTITION_SIZE, PUBLISHED_FIELD, SCHEDULER, SOURCE_FIELD, STRICT,
                   TEXT_FIELD, Engine, _errors, _local_only, _on_dask, _warn, err, read_inputs)
 from .evaluate import evaluate, read_labels
-from .report import _atomic_write
-from .stories import StoryParams, find_stories, link_records, story_records
+from .stories import StoryParams, find_stories, write_stories
 
 
 def stories(
@@ -55,9 +54,7 @@ def stories(
             _local_only(scheduler, partition_size)
             docs, _ = read_inputs(inputs, read, err.is_terminal)
             result = find_stories(docs, params, workers=workers or 1)
-            out.mkdir(parents=True, exist_ok=True)
-            n = _atomic_write(out / "stories.jsonl", story_records(result))
-            m = _atomic_write(out / "links.jsonl", link_records(result))
+            n, m = write_stories(result, out)
             documents = len(docs)
     if err.is_terminal:
         err.print(f"{documents:,} documents: {n:,} stories of two or more, {m:,} links")

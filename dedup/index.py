@@ -68,9 +68,9 @@ from .minhash import EMPTY, estimate_jaccard
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, RepeatParams,
                      ShingleParams)
 from .pipeline import Result, make_clusters, spec_of, timestamp
-from .report import _atomic_write, write_report
+from .report import write_report
 from .sketch import Sketches, sketch
-from .stories import StoryParams, link_records, story_records
+from .stories import StoryParams, write_stories
 from .verify import Pairs, verify
 
 __all__ = ["AddReport", "Assignment", "Index", "IndexFileError", "Match", "RemoveReport", "StoryGuess", "params_of"]
@@ -733,11 +733,8 @@ class Index:
         stories stories.jsonl and links.jsonl as ``dedup stories --out`` does (of the stories as placed)."""
         written = write_report(self.result(cap), out_dir)
         if self.stories:
-            stories = self.stories.result()
-            out = Path(out_dir)
-            for name, records in (("stories.jsonl", story_records(stories)), ("links.jsonl", link_records(stories))):
-                _atomic_write(out / name, records)
-                written[name.split(".")[0]] = out / name
+            write_stories(self.stories.result(), out_dir)
+            written.update({name: Path(out_dir) / f"{name}.jsonl" for name in ("stories", "links")})
         return written
 
     def _capped(self, left: np.ndarray, right: np.ndarray, index: dict[int, int]) -> np.ndarray:

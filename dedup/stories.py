@@ -39,8 +39,10 @@ import heapq
 import itertools
 import math
 import multiprocessing
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -49,6 +51,7 @@ from .anchors import KINDS, anchor_set, detect_language, text_date, warm_up
 from .document import Document
 from .params import Config, MatchParams, _check
 from .pipeline import find, sorted_documents, timestamp
+from .report import _atomic_write
 from .stories_kernels import candidate_pairs, pair_scores, shared_evidence
 
 
@@ -735,3 +738,12 @@ def link_records(result: StoriesResult) -> Iterator[dict]:
             rec["direction"] = dict(l.direction)
         rec["evidence"] = l.evidence
         yield rec
+
+
+def write_stories(result: StoriesResult, out: str | os.PathLike) -> tuple[int, int]:
+    """Write ``stories.jsonl`` and ``links.jsonl`` into ``out`` (created), each atomically, as
+    ``dedup stories --out`` does; returns how many stories and links were written."""
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    return (_atomic_write(path / "stories.jsonl", story_records(result)),
+            _atomic_write(path / "links.jsonl", link_records(result)))

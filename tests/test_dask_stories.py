@@ -15,8 +15,7 @@ import pytest
 from conftest import REPO, read_jsonl
 from dedup.params import ReadParams
 from dedup.read import read_all
-from dedup.report import _atomic_write
-from dedup.stories import StoryParams, find_stories, link_records, story_records
+from dedup.stories import StoryParams, find_stories, write_stories
 
 distributed = pytest.importorskip("distributed", reason="--engine dask needs Dask: pip install 'dedup[dask]'")
 pytest.importorskip("fsspec", reason="--engine dask needs fsspec: pip install 'dedup[dask]'")
@@ -44,9 +43,7 @@ def local_files(inputs: list[str], out: Path, params: StoryParams = StoryParams(
     """What the local ``dedup stories`` writes."""
     docs, _ = read_all(inputs, read)
     result = find_stories(docs, params)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "stories.jsonl", story_records(result))
-    _atomic_write(out / "links.jsonl", link_records(result))
+    write_stories(result, out)
     return out
 
 

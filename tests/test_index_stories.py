@@ -25,8 +25,7 @@ from dedup.evaluate import evaluate, read_labels  # noqa: E402
 from dedup.index import Index  # noqa: E402
 from dedup import index_stories  # noqa: E402
 from dedup.index_stories import MAX_DF_WORDS, Scored, Scorer, tokens  # noqa: E402
-from dedup.report import _atomic_write  # noqa: E402
-from dedup.stories import StoryParams, find_stories, link_records, story_records  # noqa: E402
+from dedup.stories import StoryParams, find_stories, write_stories  # noqa: E402
 from test_index_postgres import postgres_url  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,9 +50,7 @@ def seed_docs() -> list[Document]:
 
 def batch_story_files(docs, out: Path) -> dict[str, bytes]:
     result = find_stories(docs)
-    out.mkdir(parents=True)
-    _atomic_write(out / "stories.jsonl", story_records(result))
-    _atomic_write(out / "links.jsonl", link_records(result))
+    write_stories(result, out)
     return {f: (out / f).read_bytes() for f in ("stories.jsonl", "links.jsonl")}
 
 

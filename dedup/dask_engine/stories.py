@@ -16,7 +16,7 @@ What runs where:
   id order; from there it is the local code of :mod:`dedup.stories`: anchor ids and weights,
   TF-IDF and LSA word vectors per language, candidate pairs and their scores (compiled, in
   chunks of ``CHUNK`` documents), average linkage, and the records, written by
-  ``story_records`` / ``link_records`` through the same atomic writes as the local command.
+  ``write_stories``, as the local command writes them.
 
 So the result is the local one by construction: the same documents in the same order, the
 same anchors (the same function on the same text), the same copy pairs (the Dask find engine
@@ -37,7 +37,6 @@ import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -47,10 +46,9 @@ from ..document import Document, Problem
 from ..errors import InputError
 from ..params import Config, MatchParams, ReadParams
 from ..pipeline import spec_of
-from ..report import _atomic_write
 from ..sketch import sketch
-from ..stories import (StoryParams, _anchor_work, _anchors_of, _Clock, _codes, _prepare, _stories, link_records,
-                       story_records)
+from ..stories import (StoryParams, _anchor_work, _anchors_of, _Clock, _codes, _prepare, _stories,
+                       write_stories)
 from .engine import OnProblem, Options, _verified_pairs, order_documents, read_blocks
 from .inputs import Block, read_block
 from .matching import BlockData, units_of
@@ -171,9 +169,6 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
         del anchors
         clock.lap("anchors")
         result = _stories(corpus, params, clock, copy_pairs=lambda _docs, _params: copies.result())
-    path = Path(out)
-    path.mkdir(parents=True, exist_ok=True)
-    stories = _atomic_write(path / "stories.jsonl", story_records(result))
-    links = _atomic_write(path / "links.jsonl", link_records(result))
+    stories, links = write_stories(result, out)
     return {**result.stats, "documents": n, "skipped": ordered.skipped, "blocks": len(blocks),
             "stories": stories, "links": links}
