@@ -250,3 +250,36 @@ def one_thread():
     numba.set_num_threads(1)
     yield
     numba.set_num_threads(before)
+
+
+def run_and_kill_a_worker(client, job: Callable[[], object], stage: str, timeout: float = 60) -> object:
+    """Run ``job()`` (a Dask job on ``client``) in a thread and SIGKILL one worker process once a task of
+    ``stage`` (``dedup-<stage>-...`` keys) has finished and the job is still running; the worker's nanny
+    starts a new one. Returns what ``job`` returned; fails if the job ended before the kill."""
+    import signal
+    import threading
+    import time
+
+    def finished(dask_scheduler) -> int:
+        return sum(1 for key, ts in dask_scheduler.tasks.items()
+                   if f"dedup-{stage}-" in str(key) and ts.state == "memory")
+
+    found, errors = {}, []
+
+    def run() -> None:
+        try:
+            found["result"] = job()
+        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while client.run_on_scheduler(finished) < 1 and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert thread.is_alive(), "the job ended before the worker could be killed"
+    os.kill(min(client.run(os.getpid).values()), signal.SIGKILL)
+    thread.join(2 * timeout)
+    assert not errors, errors
+    client.wait_for_workers(2, timeout=timeout)
+    return found["result"]

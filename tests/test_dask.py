@@ -8,16 +8,14 @@ import gzip
 import importlib.util
 import json
 import logging
-import os
 import random
-import signal
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_jsonl
+from conftest import REPO, read_jsonl, run_and_kill_a_worker
 from dedup import params as P
 from dedup.pipeline import find
 from dedup.read import read_all
@@ -171,35 +169,12 @@ def test_clusters_on_stdout_and_repeats(cli, client, tmp_path):
 # -- faults and memory ---------------------------------------------------------------------------------------
 
 
-def _done(stage: str):
-    def count(dask_scheduler) -> int:
-        return sum(1 for key, ts in dask_scheduler.tasks.items() if stage in str(key) and ts.state == "memory")
-    return count
-
-
 def test_a_worker_killed_mid_run_changes_nothing(client, news, news_local, tmp_path):
     """SIGKILL one worker process while pairs are being verified (its nanny starts a new one): what the
     dead worker held (hashed blocks, pieces of exchanges) is recomputed from the inputs, same files."""
-    found, errors = {}, []
-
-    def run() -> None:
-        try:
-            found["stats"] = dask_files(client, news, CONFIGS["default"], tmp_path / "dask", NEWS_OPTIONS)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the test thread
-            errors.append(e)
-
-    job = threading.Thread(target=run)
-    job.start()
-    deadline = time.monotonic() + 60
-    while client.run_on_scheduler(_done("dedup-verify-")) < 1 and job.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert job.is_alive(), "the job ended before the worker could be killed"
-    victim = min(client.run(os.getpid).values())
-    os.kill(victim, signal.SIGKILL)
-    job.join(120)
-    assert not errors, errors
+    run_and_kill_a_worker(client, lambda: dask_files(client, news, CONFIGS["default"], tmp_path / "dask",
+                                                     NEWS_OPTIONS), "verify")
     assert_same_files(news_local, tmp_path / "dask")
-    client.wait_for_workers(2, timeout=60)
 
 
 def _memory(dask_worker) -> tuple[int, int]:

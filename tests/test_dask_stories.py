@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_jsonl
+from conftest import REPO, read_jsonl, run_and_kill_a_worker
 from dedup.params import ReadParams
 from dedup.read import read_all
 from dedup.stories import StoryParams, find_stories, write_stories
@@ -119,6 +119,16 @@ def test_other_parameters_and_no_copy_links(client, stories_news, tmp_path):
     stories_files(client, stories_news, ReadParams(), params, tmp_path / "dask", Options(blocksize=300_000))
     assert_same_files(tmp_path / "local", tmp_path / "dask")
     assert "copy" not in {link["kind"] for link in read_jsonl(tmp_path / "dask" / "links.jsonl")}
+
+
+def test_a_worker_killed_mid_run_changes_nothing(client, stories_news, stories_local, tmp_path):
+    """SIGKILL one worker process once a block's anchors are extracted (its nanny starts a new one): the
+    blocks it held (documents, anchors, sketches) are read again, and the files are the same."""
+    figures = run_and_kill_a_worker(client, lambda: stories_files(client, stories_news, ReadParams(), StoryParams(),
+                                                                  tmp_path / "dask", Options(blocksize=100_000)),
+                                    "stories-read")
+    assert_same_files(stories_local, tmp_path / "dask")
+    assert figures["blocks"] >= 8 and figures["documents"] == 400
 
 
 def test_an_empty_input_gives_empty_files(client, tmp_path):
