@@ -78,7 +78,8 @@ ENGINE = typer.Option(Engine.local, help="local: this process. dask: a Dask clus
 SCHEDULER = typer.Option(None, help="Address of a running Dask scheduler (tcp://host:8786). Default: a cluster "
                          "of --workers processes on this machine.", rich_help_panel="Scale")
 PARTITION_SIZE = typer.Option(None, "--partition-size", help="Input bytes per Dask partition, e.g. 64MiB "
-                              "(default: about two per worker thread).", rich_help_panel="Scale")
+                              "(default: equal parts, at least four per worker thread, at most 128MiB).",
+                              rich_help_panel="Scale")
 
 
 def _say(line: str) -> None:

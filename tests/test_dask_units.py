@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import CORPUS, write_jsonl
 from dedup.cluster import connected_components
@@ -18,6 +20,7 @@ from dedup.read import read_all
 pytest.importorskip("distributed")
 
 from dedup.dask_engine import components as C  # noqa: E402
+from dedup.dask_engine.engine import MAX_BLOCK, default_blocksize  # noqa: E402
 from dedup.dask_engine.inputs import line_offsets, plan, read_block, renumber_problem  # noqa: E402
 from dedup.dask_engine.order import sort_range  # noqa: E402
 from dedup.dask_engine.parts import Part, split_routed  # noqa: E402
@@ -31,6 +34,16 @@ def _messy_jsonl(path):
     lines.append(json.dumps({"id": "trailing", "text": ""}))
     path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n\xff\xfe bad utf8\n")
     return path
+
+
+@given(total=st.integers(0, 2**42), threads=st.integers(1, 4096))
+def test_default_blocks_are_equal_and_at_least_four_per_thread(total, threads):
+    size = default_blocksize(total, threads)
+    blocks = -(-total // size)  # what plan() cuts one file of ``total`` bytes into
+    assert 2**20 <= size and (size <= MAX_BLOCK or size == 2**20)
+    if size > 2**20:  # not at the floor: never fewer than four blocks a thread, and never one short block
+        assert blocks >= 4 * threads
+        assert total - (blocks - 1) * size >= size - blocks
 
 
 @pytest.mark.parametrize("blocksize", [1, 97, 1000, 4096, 10**9])
