@@ -41,7 +41,9 @@ import math
 import multiprocessing
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -156,6 +158,7 @@ class _Corpus:
     idf: np.ndarray
     weight: np.ndarray                  # per document: total idf of its linkable anchors
     times: np.ndarray                   # seconds, inf when absent
+    words: list[Words | None]           # word counts per document, until the word vectors are made
     group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # word-vector group per doc (-1: none)
     w_row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # its row in the stacked word rows
     w_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # stacked TF-IDF rows (CSR) ...
@@ -175,13 +178,19 @@ def _text(d: Document) -> str:
     return d.text
 
 
-def _anchors_of(work: list[tuple[str, str | None]]) -> list[tuple[str, list[str], bytes]]:
-    """(language, anchor keys, their kind codes) of each (text, language or None): one worker's share."""
+Words = tuple[list[str], np.ndarray]  # a document's word terms (sorted) and how often each occurs
+Features = tuple[str, list[str], bytes, "Words | None"]  # language, anchor keys, their kind codes, words
+
+
+def _features_of(work: list[tuple[str, str | None]], words: bool = True) -> list[Features]:
+    """(language, anchor keys, kind codes, word counts or None) of each (text, language or None): one
+    worker's share. Word counts (:func:`_word_counts`) only with ``words``."""
     out = []
     for text, lang in work:
         lang = lang or detect_language(text)
         found = anchor_set(text, lang)
-        out.append((lang, list(found), bytes(KIND_CODE[a.kind] for a in found.values())))
+        out.append((lang, list(found), bytes(KIND_CODE[a.kind] for a in found.values()),
+                    _word_counts(text) if words else None))
     return out
 
 
@@ -189,45 +198,49 @@ WORK_CHUNK = 500  # documents per task of a worker process
 
 
 def _anchor_work(d: Document) -> tuple[str, str | None]:
-    """What :func:`_anchors_of` needs of a document: its text (with the title) and its language, if given."""
+    """What :func:`_features_of` needs of a document: its text (with the title) and its language, if given."""
     return _text(d), (d.lang or "").lower().split("-")[0] or None
 
 
-def _all_anchors(docs: list[Document], workers: int) -> Iterator[tuple[str, list[str], bytes]]:
-    """:func:`_anchors_of` every document, in order; with ``workers`` > 1 in that many forked processes.
+def _all_features(docs: list[Document], workers: int, words: bool) -> Iterator[Features]:
+    """:func:`_features_of` every document, in order; with ``workers`` > 1 in that many forked processes.
 
-    Extraction is pure Python (~1.5 ms an article) and the largest stage of a big corpus,
-    so it is the one spread over cores; results come back in input order, so the outcome
-    does not depend on ``workers``. Where processes cannot be forked it runs here.
+    Anchors (pure Python, ~1.5 ms an article) and word counts (~0.5 ms) are the largest
+    stages of a big corpus, so they are the ones spread over cores; results come back in
+    input order, so the outcome does not depend on ``workers``. Where processes cannot be
+    forked it runs here.
     """
     work = (_anchor_work(d) for d in docs)
     if workers <= 1 or len(docs) <= WORK_CHUNK or "fork" not in multiprocessing.get_all_start_methods():
         for item in work:
-            yield from _anchors_of([item])
+            yield from _features_of([item], words)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     warm_up()  # loaded once here, the forked workers share the word frequency tables
     chunks = iter(lambda: list(itertools.islice(work, WORK_CHUNK)), [])
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for part in pool.map(_anchors_of, chunks):
+        for part in pool.map(_features_of, chunks, itertools.repeat(words)):
             yield from part
 
 
-def _prepare(docs: list[Document], workers: int = 1,
-             anchors: Iterable[tuple[str, list[str], bytes]] | None = None) -> _Corpus:
-    """Anchors of every document, turned into integer ids at once (the Anchor objects are not kept).
+def _prepare(docs: list[Document], workers: int = 1, features: Iterable[Features] | None = None,
+             words: bool = True) -> _Corpus:
+    """Anchors of every document, turned into integer ids at once (the Anchor objects are not kept), and
+    its word counts (with ``words``).
 
-    ``anchors``: what :func:`_all_anchors` would yield for ``docs``, already extracted elsewhere
+    ``features``: what :func:`_all_features` would yield for ``docs``, already extracted elsewhere
     (the Dask engine extracts them where the documents are read); ``workers`` is then unused."""
     langs: list[str] = []
     key_id: dict[str, int] = {}
     keys: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
-    for lang, found, codes in (_all_anchors(docs, workers) if anchors is None else anchors):
+    counts: list[Words | None] = []
+    for lang, found, codes, w in (_all_features(docs, workers, words) if features is None else features):
         langs.append(lang)
         keys.append(np.array([key_id.setdefault(k, len(key_id)) for k in found], np.int64))
         kinds.append(np.frombuffer(codes, np.int8))
+        counts.append(w)
     n = len(docs)
     sizes = np.array([len(k) for k in keys], np.int64)
     flat = np.concatenate(keys) if n else np.empty(0, np.int64)
@@ -263,7 +276,7 @@ def _prepare(docs: list[Document], workers: int = 1,
     times = np.array([_time(d) for d in docs], dtype=float)
     codes = {lang: c for c, lang in enumerate(sorted(set(langs)))}
     lang_code = np.array([codes[lang] for lang in langs], np.int32)
-    return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times)
+    return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times, counts)
 
 
 def _time(d: Document) -> float:
@@ -274,16 +287,59 @@ def _time(d: Document) -> float:
 HEADLINE_REPEAT = 1
 
 
-def _word_text(d: Document) -> str:
-    """The text for word vectors: the headline (first line) counts ``1 + HEADLINE_REPEAT`` times."""
-    text = _text(d)
+WORD_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more; no digits
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> Callable[[str], list[str]]:
+    """scikit-learn's word analyzer: lowercase, accents stripped (Unicode), ``WORD_PATTERN`` tokens."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(strip_accents="unicode", token_pattern=WORD_PATTERN).build_analyzer()
+
+
+def _word_counts(text: str) -> Words:
+    """The terms of ``text`` for word vectors (sorted) and their counts; the headline (first line)
+    counts ``1 + HEADLINE_REPEAT`` times."""
     head = text.split("\n", 1)[0]
-    return "\n".join([head] * HEADLINE_REPEAT + [text])
+    counts = Counter(_analyzer()("\n".join([head] * HEADLINE_REPEAT + [text])))
+    terms = sorted(counts)
+    return terms, np.array([counts[t] for t in terms], np.int64)
+
+
+def tfidf_rows(words: Sequence[Words], max_df: float = 0.5):
+    """TF-IDF rows (CSR, float64, columns in term order) of documents given by their word counts, or None
+    when no term is left.
+
+    What scikit-learn's ``TfidfVectorizer(sublinear_tf=True, max_df=max_df)`` makes of the texts, with
+    each row's entries in column order: a term in more than ``max_df`` of the documents is dropped;
+    ``tf = 1 + log(count)``, ``idf = 1 + log((n + 1) / (df + 1))``, rows L2-normalised. Built from
+    counts, so the counting can happen elsewhere (other processes, Dask workers) with the same result.
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    n = len(words)
+    vocab = sorted(set().union(*(terms for terms, _ in words)))
+    column = {t: k for k, t in enumerate(vocab)}
+    sizes = np.array([len(terms) for terms, _ in words], np.int64)
+    cols = np.fromiter((column[t] for terms, _ in words for t in terms), np.int64, count=int(sizes.sum()))
+    counts = np.concatenate([np.empty(0, np.int64)] + [c for _, c in words])
+    keep = np.bincount(cols, minlength=len(vocab)) <= max_df * n
+    if not keep.any():
+        return None
+    kept = keep[cols]
+    doc = np.repeat(np.arange(n), sizes)[kept]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(doc, minlength=n), out=indptr[1:])
+    new_column = np.cumsum(keep) - 1
+    m = csr_matrix((counts[kept].astype(np.float64), new_column[cols[kept]], indptr), shape=(n, int(keep.sum())))
+    return TfidfTransformer(sublinear_tf=True).fit_transform(m).tocsr()
 
 
 def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float = 0.0,
                   topic_max_dims: int = 100, topic_sample: int = 2000) -> None:
-    """TF-IDF word vectors per language (rows L2-normalised), for same-language pairs.
+    """TF-IDF word vectors per language (:func:`tfidf_rows` of the word counts), for same-language pairs.
 
     With ``topic_weight`` > 0 also a latent-topic (LSA) projection of them with
     ``round(topic_dims * sqrt(n))`` dimensions (at most ``topic_max_dims``) for a language
@@ -292,8 +348,6 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
     documents (about 50 or more). The groups' rows are stacked into one CSR matrix (and one
     dense topic matrix, zero-padded) for the compiled pair scoring.
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     n = len(corpus.docs)
     groups: dict[str, list[int]] = {}
     for i, lang in enumerate(corpus.langs):
@@ -306,14 +360,9 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         members = groups[lang]
         if len(members) < 2:
             continue
-        vec = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", min_df=1, max_df=0.5,
-                              token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
-        try:
-            m = vec.fit_transform(_word_text(corpus.docs[i]) for i in members).tocsr()
-        except ValueError:  # empty vocabulary
+        m = tfidf_rows([corpus.words[i] for i in members])
+        if m is None:
             continue
-        del vec  # its vocabulary (a dict of every word) is not needed
-        m.sort_indices()
         dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1, topic_max_dims)
         # a projection keeping more than half the documents' dimensions is no topic model (small groups)
         z = None
@@ -327,6 +376,7 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         mats.append(m)
         topics.append(z if z is not None else np.zeros((len(members), 0)))
         has_topic.append(z is not None)
+    corpus.words = []  # in the rows now
     if not mats:
         return
     corpus.w_ptr = np.concatenate([[0]] + [m.indptr[1:] + off for m, off in
@@ -549,7 +599,7 @@ def find_stories(documents: Iterable[Document], params: StoryParams = StoryParam
            "an integer >= 1")
     clock = _Clock()
     docs = sorted_documents(documents)
-    corpus = _prepare(docs, workers)
+    corpus = _prepare(docs, workers, words=params.word_weight > 0)
     clock.lap("anchors")
     return _stories(corpus, params, clock)
 

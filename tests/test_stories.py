@@ -7,11 +7,15 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup import Document
 from dedup.errors import ParameterError
-from dedup.stories import StoryParams, average_linkage, find_stories, link_records, story_records
+from dedup.stories import (HEADLINE_REPEAT, WORD_PATTERN, StoryParams, _word_counts, average_linkage, find_stories,
+                           link_records, story_records, tfidf_rows)
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 NL_SEED, DE_SEED = "000_788be57eaba0f7b1", "002_4dade596ac4ed164"
@@ -211,3 +215,36 @@ def test_records_are_json_ready():
 def test_parameter_errors_name_parameter_value_and_expectation(kwargs, name):
     with pytest.raises(ParameterError, match=rf"^{name}=.* is invalid: expected "):
         StoryParams(**kwargs)
+
+
+# -- word vectors ---------------------------------------------------------------------------------------------
+
+
+def test_tfidf_rows_are_scikit_learns_tfidf_of_the_texts():
+    """Rows built from word counts equal TfidfVectorizer's on the texts (to rounding: the L2 norm is summed in
+    column order), with the same columns, so counting can happen in other processes or on Dask workers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [d.text for d in NEGATIVES] + [d.text.upper() for d in NEGATIVES[:2]] + ["Straße straße STRASSE café"]
+    headlined = ["\n".join([t.split("\n", 1)[0]] * HEADLINE_REPEAT + [t]) for t in texts]
+    want = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", max_df=0.5,
+                           token_pattern=WORD_PATTERN).fit_transform(headlined).tocsr()
+    want.sort_indices()
+    got = tfidf_rows([_word_counts(t) for t in texts])
+    assert got.shape == want.shape
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.allclose(got.data, want.data, rtol=0, atol=1e-12)
+    assert tfidf_rows([_word_counts("same words"), _word_counts("Same words!")]) is None  # all in > half
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["ab", "cd", "ef", "gh", "ij", "kl", "mn"]), max_size=12),
+                min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_tfidf_rows_do_not_depend_on_document_order(docs, rnd):
+    words = [_word_counts(" ".join(d)) for d in docs]
+    order = list(range(len(words)))
+    rnd.shuffle(order)
+    a, b = tfidf_rows(words), tfidf_rows([words[i] for i in order])
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert (a[order] != b).nnz == 0  # bit for bit

@@ -1,34 +1,32 @@
-"""``dedup stories --engine dask``: anchors extracted where the documents are read, same output bytes.
+"""``dedup stories --engine dask``: anchors and word counts made where the documents are read, same output bytes.
 
 What runs where:
 
 * **Workers**, one task per block of the input (``inputs.py``, as ``dedup find --engine dask``
-  cuts it): read the block with dedup's own reader, extract every document's anchors
-  (``(language, anchor keys, kind codes)``, what :func:`dedup.stories._all_anchors` yields:
-  pure Python, about 1.5 ms an article, the largest stage of ``dedup stories``) and hash it
-  for the near-duplicate search. Then the global id order (``order.py``), which drops
-  duplicate ids and words every problem as the local reader does.
+  cuts it): read the block with dedup's own reader, extract every document's features
+  (language, anchor keys and kinds, word counts: what :func:`dedup.stories._all_features`
+  yields; pure Python, about 1.5 ms and 0.5 ms an article, the largest stages of ``dedup
+  stories``) and hash it for the near-duplicate search. Then the global id order
+  (``order.py``), which drops duplicate ids and words every problem as the local reader does.
 * **Workers**, the ``copy`` links: near-duplicate pairs at ``copy_threshold`` through the same
   machinery as ``dedup find --engine dask`` (LSH band keys exchanged across blocks, pairs
   verified where the sets are), on the sketches made in the read tasks. It runs while the
   client builds the corpus arrays and the word vectors.
-* **Client**: the documents (without their original records) and their anchors come back in
+* **Client**: the documents (without their original records) and their features come back in
   id order; from there it is the local code of :mod:`dedup.stories`: anchor ids and weights,
-  TF-IDF and LSA word vectors per language, candidate pairs and their scores (compiled, in
-  chunks of ``CHUNK`` documents), average linkage, and the records, written by
+  TF-IDF rows from the word counts and LSA per language, candidate pairs and their scores
+  (compiled, in chunks of ``CHUNK`` documents), average linkage, and the records, written by
   ``write_stories``, as the local command writes them.
 
 So the result is the local one by construction: the same documents in the same order, the
-same anchors (the same function on the same text), the same copy pairs (the Dask find engine
+same features (the same function on the same text), the same copy pairs (the Dask find engine
 gives the local engine's pairs), and the rest is the same code on the client.
 
-What limits scale: the client holds the whole corpus (texts included: word vectors, the dates
-in texts and the evidence of copy links read them) and its arrays, and does the word vectors
-(about 1 ms an article), the scoring (about 0.1 ms) and the linkage alone. Scoring reads
-every array of the corpus (the word vectors are the largest), and at about 4% of the local
-run it was not worth sending them to the workers. With anchors spread over the cluster, a
-corpus of N articles costs the client roughly what ``dedup stories`` costs without its
-anchor stage, about half of the local run; memory is the local engine's.
+What limits scale: the client holds the whole corpus (texts included: the dates in texts and
+the evidence of copy links read them) and its arrays, and does the TF-IDF rows and topic
+projection (about 0.3 ms an article), the scoring (about 0.1 ms) and the linkage alone.
+Scoring reads every array of the corpus (the word vectors are the largest), and at about 4%
+of the local run it was not worth sending them to the workers. Memory is the local engine's.
 """
 
 from __future__ import annotations
@@ -47,15 +45,12 @@ from ..errors import InputError
 from ..params import Config, MatchParams, ReadParams
 from ..pipeline import spec_of
 from ..sketch import sketch
-from ..stories import (StoryParams, _anchor_work, _anchors_of, _Clock, _codes, _prepare, _stories,
+from ..stories import (Features, StoryParams, _anchor_work, _Clock, _codes, _features_of, _prepare, _stories,
                        write_stories)
 from .engine import OnProblem, Options, _verified_pairs, order_documents, read_blocks
 from .inputs import Block, read_block
 from .matching import BlockData, units_of
 from .parts import Job, Part, Sized, objects, one_thread
-
-Anchors = tuple[str, list[str], bytes]  # (language, anchor keys, their kind codes) of one document
-
 
 @dataclass
 class StoryBlock(Sized):
@@ -67,7 +62,7 @@ class StoryBlock(Sized):
     problems: list[Problem]
     lines: int
     docs: np.ndarray  # object: Document (its record dropped: stories never read it), or None
-    anchors: np.ndarray  # object: Anchors, or None
+    features: np.ndarray  # object: Features (language, anchors, word counts), or None
     sketched: BlockData | None  # None: no copy links (copy_threshold None)
 
 
@@ -76,21 +71,22 @@ def copy_config(params: StoryParams) -> Config | None:
     return None if params.copy_threshold is None else Config(match=MatchParams(threshold=params.copy_threshold))
 
 
-def story_block(block: Block, read: ReadParams, copies: Config | None) -> StoryBlock:
-    """Read one block, extract the anchors of its documents and hash them for the copy search."""
+def story_block(block: Block, read: ReadParams, copies: Config | None, words: bool) -> StoryBlock:
+    """Read one block, extract the anchors (and with ``words`` the word counts) of its documents and hash
+    them for the copy search."""
     one_thread()
     docs, wheres, problems, lines = read_block(block, read)
     first: dict[str, int] = {}
     for row, d in enumerate(docs):
         first.setdefault(d.id, row)  # a later duplicate is dropped by the global order anyway
     rows = sorted(first.values())
-    anchors: list[Anchors | None] = [None] * len(docs)
+    features: list[Features | None] = [None] * len(docs)
     kept: list[Document | None] = [None] * len(docs)
-    for row, found in zip(rows, _anchors_of([_anchor_work(docs[r]) for r in rows])):
-        anchors[row] = found
+    for row, found in zip(rows, _features_of([_anchor_work(docs[r]) for r in rows], words)):
+        features[row] = found
         kept[row] = dataclasses.replace(docs[row], record={})
     ids, where = objects([d.id for d in docs]), objects(wheres)
-    return StoryBlock(ids, where, problems, lines, objects(kept), objects(anchors),
+    return StoryBlock(ids, where, problems, lines, objects(kept), objects(features),
                       _sketched(docs, ids, where, problems, lines, copies) if copies is not None else None)
 
 
@@ -108,10 +104,10 @@ def sketched_of(data: StoryBlock) -> BlockData:
     return data.sketched
 
 
-def numbered(data: StoryBlock, numbers: np.ndarray) -> tuple[np.ndarray, list[Document], list[Anchors]]:
-    """The documents kept by the id order, their numbers and anchors (to the client)."""
+def numbered(data: StoryBlock, numbers: np.ndarray) -> tuple[np.ndarray, list[Document], list[Features]]:
+    """The documents kept by the id order, their numbers and features (to the client)."""
     rows = np.flatnonzero(numbers >= 0).tolist()
-    return numbers[rows], [data.docs[r] for r in rows], [data.anchors[r] for r in rows]
+    return numbers[rows], [data.docs[r] for r in rows], [data.features[r] for r in rows]
 
 
 def copy_codes(part: Part, n: int) -> np.ndarray:
@@ -131,16 +127,16 @@ def _copies(job: Job, sketched: Sequence[Future], numbers: Sequence[Future], con
 
 
 def _documents(job: Job, datas: Sequence[Future], numbers: Sequence[Future],
-               n: int) -> tuple[list[Document], list[Anchors]]:
-    """The documents in id order (what ``sorted_documents`` gives locally) and their anchors."""
+               n: int) -> tuple[list[Document], list[Features]]:
+    """The documents in id order (what ``sorted_documents`` gives locally) and their features."""
     docs: list = [None] * n
-    anchors: list = [None] * n
+    features: list = [None] * n
     for future in job.map("stories-gather", numbered, datas, numbers):
-        nums, block_docs, block_anchors = future.result()
+        nums, block_docs, block_features = future.result()
         for k, number in enumerate(nums.tolist()):
-            docs[number], anchors[number] = block_docs[k], block_anchors[k]
+            docs[number], features[number] = block_docs[k], block_features[k]
         future.release()
-    return docs, anchors
+    return docs, features
 
 
 def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, params: StoryParams,
@@ -154,7 +150,7 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
     clock = _Clock()
     blocks, plan_problems = read_blocks(client, inputs, options)
     config = copy_config(params)
-    datas = job.map("stories-read", story_block, blocks, read=read, copies=config)
+    datas = job.map("stories-read", story_block, blocks, read=read, copies=config, words=params.word_weight > 0)
     ordered = order_documents(job, blocks, datas, plan_problems, read, on_problem, options)
     order = ordered.order
     n = order.total
@@ -163,10 +159,10 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
     sketched = job.map("copies-data", sketched_of, datas) if config is not None and n >= 2 else []
     with ThreadPoolExecutor(1) as pool:
         copies = pool.submit(_copies, job, sketched, order.numbers, config, n)  # on the cluster, meanwhile:
-        docs, anchors = _documents(job, datas, order.numbers, n)
-        del datas  # the blocks' texts and anchors are here now (the sketches stay for the copy search)
-        corpus = _prepare(docs, anchors=anchors)
-        del anchors
+        docs, features = _documents(job, datas, order.numbers, n)
+        del datas  # the blocks' texts and features are here now (the sketches stay for the copy search)
+        corpus = _prepare(docs, features=features)
+        del features
         clock.lap("anchors")
         result = _stories(corpus, params, clock, copy_pairs=lambda _docs, _params: copies.result())
     stories, links = write_stories(result, out)
