@@ -178,7 +178,7 @@ def _text(d: Document) -> str:
     return d.text
 
 
-Words = tuple[list[str], np.ndarray]  # a document's word terms (sorted) and how often each occurs
+Words = tuple[str, np.ndarray]  # a document's word terms (sorted, joined by "\n") and their counts (int32)
 Features = tuple[str, list[str], bytes, "Words | None"]  # language, anchor keys, their kind codes, words
 
 
@@ -299,12 +299,13 @@ def _analyzer() -> Callable[[str], list[str]]:
 
 
 def _word_counts(text: str) -> Words:
-    """The terms of ``text`` for word vectors (sorted) and their counts; the headline (first line)
-    counts ``1 + HEADLINE_REPEAT`` times."""
+    """The terms of ``text`` for word vectors and their counts; the headline (first line) counts
+    ``1 + HEADLINE_REPEAT`` times. The terms are one string, not a Python string each: a corpus
+    holds them until its word vectors are made (about 2.5 KB an article, less than its text)."""
     head = text.split("\n", 1)[0]
     counts = Counter(_analyzer()("\n".join([head] * HEADLINE_REPEAT + [text])))
     terms = sorted(counts)
-    return terms, np.array([counts[t] for t in terms], np.int64)
+    return "\n".join(terms), np.array([counts[t] for t in terms], np.int32)
 
 
 def tfidf_rows(words: Sequence[Words], max_df: float = 0.5):
@@ -320,19 +321,25 @@ def tfidf_rows(words: Sequence[Words], max_df: float = 0.5):
     from sklearn.feature_extraction.text import TfidfTransformer
 
     n = len(words)
-    vocab = sorted(set().union(*(terms for terms, _ in words)))
-    column = {t: k for k, t in enumerate(vocab)}
-    sizes = np.array([len(terms) for terms, _ in words], np.int64)
-    cols = np.fromiter((column[t] for terms, _ in words for t in terms), np.int64, count=int(sizes.sum()))
-    counts = np.concatenate([np.empty(0, np.int64)] + [c for _, c in words])
-    keep = np.bincount(cols, minlength=len(vocab)) <= max_df * n
+    column: dict[str, int] = {}  # term -> number in order of first appearance
+    firsts = [np.fromiter((column.setdefault(t, len(column)) for t in terms.split("\n")), np.int64)
+              if terms else np.empty(0, np.int64) for terms, _ in words]
+    rank = np.empty(len(column), np.int64)
+    rank[sorted(range(len(column)), key=list(column).__getitem__)] = np.arange(len(column))
+    del column
+    sizes = np.array([len(f) for f in firsts], np.int64)
+    cols = rank[np.concatenate([np.empty(0, np.int64)] + firsts)]
+    del firsts
+    doc = np.repeat(np.arange(n), sizes)
+    counts = np.concatenate([np.empty(0, np.int32)] + [c for _, c in words])
+    keep = np.bincount(cols, minlength=len(rank)) <= max_df * n
     if not keep.any():
         return None
     kept = keep[cols]
-    doc = np.repeat(np.arange(n), sizes)[kept]
     indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(doc, minlength=n), out=indptr[1:])
+    np.cumsum(np.bincount(doc[kept], minlength=n), out=indptr[1:])
     new_column = np.cumsum(keep) - 1
+    # a document's terms are sorted, so its columns are in order
     m = csr_matrix((counts[kept].astype(np.float64), new_column[cols[kept]], indptr), shape=(n, int(keep.sum())))
     return TfidfTransformer(sublinear_tf=True).fit_transform(m).tocsr()
 
