@@ -218,6 +218,8 @@ def _all_features(docs: list[Document], workers: int, words: bool) -> Iterator[F
     from concurrent.futures import ProcessPoolExecutor
 
     warm_up()  # loaded once here, the forked workers share the word frequency tables
+    if words:
+        _analyzer()  # and scikit-learn (1.4 s to import in each process otherwise)
     chunks = iter(lambda: list(itertools.islice(work, WORK_CHUNK)), [])
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         for part in pool.map(_features_of, chunks, itertools.repeat(words)):
