@@ -129,11 +129,14 @@ class SQLiteBackend:
         return found
 
     def postings(self, keys: Sequence[int], limit: int) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        for key in keys:  # one short descending range per key: SQLite runs these in microseconds
-            out += ((key, d) for (d,) in self.con.execute(
-                "SELECT doc FROM apost WHERE key = ? ORDER BY doc DESC LIMIT ?", (key, limit)))
-        return out
+        if limit <= 0 or not keys:
+            return []
+        # one statement for all keys (a statement per key cost ~3x more: ~10 us each, ~60 keys an article):
+        # per key, the doc ``limit`` places from the top (one short descending range), then the docs from it up
+        return self.con.execute(
+            "SELECT j.value, a.doc FROM json_each(?) AS j JOIN apost AS a ON a.key = j.value AND a.doc >= "
+            "coalesce((SELECT doc FROM apost WHERE key = j.value ORDER BY doc DESC LIMIT 1 OFFSET ?), "
+            "-9223372036854775808)", (self.arg(keys), limit - 1)).fetchall()
 
     def integrity(self) -> list[str]:
         return [f"integrity_check: {r[0]}" for r in self.con.execute("PRAGMA integrity_check") if r[0] != "ok"]

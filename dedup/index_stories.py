@@ -64,6 +64,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -121,15 +122,16 @@ class Item:
     counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint16))
     story: str | None = None
 
-    def __post_init__(self) -> None:
-        keys = list(self.anchors)
-        h = np.array([anchor_hash(k) for k in keys], np.int64)
+    def __post_init__(self) -> None:  # ~25 stored articles are read per query: kept to a few numpy calls each
+        n = len(self.anchors)
+        h = np.fromiter(map(anchor_hash, self.anchors), np.int64, n)
         order = np.argsort(h, kind="stable")
         self.hashes = h[order]
-        self.phrase_key = np.array([" " in keys[i] and not keys[i].startswith("date:") for i in order], bool)
-        self.phrase_kind = np.array([self.anchors[keys[i]] == "p" for i in order], bool)
+        self.phrase_key = np.fromiter((" " in k and not k.startswith("date:") for k in self.anchors), bool, n)[order]
+        self.phrase_kind = np.fromiter((v == "p" for v in self.anchors.values()), bool, n)[order]
 
 
+@lru_cache(maxsize=1 << 16)  # names recur across articles: a stored article's anchors are hashed when read
 def anchor_hash(key: str) -> int:
     """XXH64 of an anchor key as a signed 64-bit integer (the ``apost``/``anchor_df`` key)."""
     h = xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
@@ -156,9 +158,25 @@ def tokens(text: str) -> list[str]:
     """The batch's word tokens: scikit-learn's TfidfVectorizer analyzer with ``strip_accents="unicode"`` and
     the batch's token pattern (lower case, then accents stripped), without importing scikit-learn (~2 s)."""
     text = text.lower()
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text).translate(_combining())
+    if not text.isascii():  # only the non-ASCII runs: ASCII is left as it is, and the rest maps char by char
+        text = _NON_ASCII.sub(_strip_accents, text)
     return _TOKEN.findall(text)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _strip_accents(run: re.Match) -> str:
+    return _stripped(run.group())
+
+
+@lru_cache(maxsize=1 << 16)
+def _stripped(run: str) -> str:
+    """scikit-learn's ``strip_accents_unicode`` of a run of non-ASCII characters: NFKD, combining characters
+    deleted. Per run, not per text, with the same result: NFKD decomposes character by character (its
+    reordering moves combining characters only, and they are deleted), so the text's ~100 accented runs cost
+    ~0.05 ms, its ~3,500 characters through ``str.translate`` ~0.17 ms, a fifth of an article's words."""
+    return unicodedata.normalize("NFKD", run).translate(_combining())
 
 
 def _words(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -211,25 +229,51 @@ def _item(row: tuple) -> Item:
 class Counts:
     """Document frequencies as they stand for the article being placed (it included).
 
-    Arrays over every anchor and word of the articles in play (sorted keys, counts), and each article's
-    positions in them (found once, by one ``np.unique``), so that placing an article updates and scoring
-    reads the frequencies by plain indexing: no search per pair.
+    Arrays over every anchor and word of the articles in play, and each article's positions in them (found
+    once), so that placing an article updates and scoring reads the frequencies by plain indexing: no search
+    per pair. Anchors: the distinct anchors of the articles (one ``np.unique``), with the stored frequencies
+    ``adf`` (per article, aligned with its anchors). Words, per language: the stored words as read (``tdf``:
+    sorted, those of these articles or, for queries, all), then the articles' words not stored. An article's
+    positions there are a ``searchsorted``, which ``known`` keeps for stored articles while ``tdf`` holds (a
+    query snapshot): a query then finds positions for its own words only, not for the ~20,000 words of the
+    ~60 articles in play (their ``np.unique`` took ~1 ms, a sixth of a query at 2,000 indexed).
     """
 
-    def __init__(self, lang_n: dict[str, int], adf: dict[int, int], tdf: dict[str, tuple[np.ndarray, np.ndarray]],
-                 items: Iterable[Item]) -> None:
+    def __init__(self, lang_n: dict[str, int], adf: Sequence[np.ndarray],
+                 tdf: dict[str, tuple[np.ndarray, np.ndarray]], items: Iterable[Item],
+                 known: dict[int, np.ndarray] | None = None) -> None:
         items = list(items)
         self.lang_n = dict(lang_n)
         self.n = sum(lang_n.values())
         self.hashes, self.anchor_at = _positions(items, [i.hashes for i in items], np.int64)
-        self.adf = np.array([adf.get(h, 0) for h in self.hashes.tolist()], np.int64)
+        self.adf = np.zeros(len(self.hashes), np.int64)
+        if items:  # an anchor held by several articles gets its one stored frequency several times
+            self.adf[self.anchor_pos(items)] = np.concatenate(list(adf))
         self.terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.term_at: dict[int, np.ndarray] = {}
         for lang in sorted({i.lang for i in items}):
-            some = [i for i in items if i.lang == lang]
-            t, at = _positions(some, [i.terms for i in some], np.uint32)
-            self.terms[lang] = (t, _lookup(t, *tdf.get(lang, (np.empty(0, np.uint32), np.empty(0, np.int64)))))
-            self.term_at.update(at)
+            stored, df = tdf.get(lang, (np.empty(0, np.uint32), np.empty(0, np.int64)))
+            self.terms[lang] = self._words([i for i in items if i.lang == lang], stored, df, known)
+
+    def _words(self, items: list[Item], stored: np.ndarray, df: np.ndarray, known: dict[int, np.ndarray] | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(``stored`` then the words of ``items`` not stored, their frequencies); the items' positions there
+        go to ``term_at``. One ``searchsorted`` for all the items not in ``known`` (per item, the calls around
+        it cost a third more)."""
+        fresh = [i for i in items if known is None or i.key not in known]
+        self.term_at.update((i.key, known[i.key]) for i in items if known is not None and i.key in known)
+        terms = np.concatenate([i.terms for i in fresh] + [stored[:0]])
+        at = np.searchsorted(stored, terms)
+        missing = stored[np.minimum(at, len(stored) - 1)] != terms if len(stored) else np.ones(len(terms), bool)
+        extra = np.unique(terms[missing])
+        at[missing] = len(stored) + np.searchsorted(extra, terms[missing])
+        lengths = [len(i.terms) for i in fresh]
+        new_words = np.bincount(_segments(lengths)[missing], minlength=len(fresh))
+        for i, positions, new in zip(fresh, np.split(at, np.cumsum(lengths)[:-1]), new_words.tolist()):
+            self.term_at[i.key] = positions
+            if known is not None and i.key >= 0 and not new:  # a stored article (queried ones have keys < 0)
+                known[i.key] = positions
+        return np.concatenate([stored, extra]), np.concatenate([df, np.zeros(len(extra), np.int64)])
 
     def add(self, item: Item, sign: int = 1) -> None:
         self.n += sign
@@ -237,21 +281,21 @@ class Counts:
         self.adf[self.anchor_at[item.key]] += sign
         self.terms[item.lang][1][self.term_at[item.key]] += sign
 
+    def anchor_pos(self, items: Sequence[Item]) -> np.ndarray:
+        """The positions (in ``hashes``/``adf``) of the anchors of ``items``, laid end to end."""
+        return np.concatenate([self.anchor_at[i.key] for i in items])
+
     def anchor_df(self, items: Sequence[Item]) -> np.ndarray:
         """The frequencies of the anchors of ``items``, laid end to end."""
-        return self.adf[np.concatenate([self.anchor_at[i.key] for i in items])]
+        return self.adf[self.anchor_pos(items)]
+
+    def term_pos(self, items: Sequence[Item]) -> np.ndarray:
+        """The positions (in ``terms[lang]``) of the words of ``items`` (all of one language), laid end to end."""
+        return np.concatenate([self.term_at[i.key] for i in items])
 
     def term_df(self, items: Sequence[Item]) -> np.ndarray:
         """The frequencies of the words of ``items`` (all of one language), laid end to end."""
-        return self.terms[items[0].lang][1][np.concatenate([self.term_at[i.key] for i in items])]
-
-
-def _lookup(values: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The count of each of ``values`` in (``keys`` sorted, ``counts``), 0 where absent."""
-    if len(keys) == 0:
-        return np.zeros(len(values), np.int64)
-    pos = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
-    return np.where(keys[pos] == values, counts[pos], 0).astype(np.int64)
+        return self.terms[items[0].lang][1][self.term_pos(items)]
 
 
 def _positions(items: Sequence[Item], arrays: list[np.ndarray], dtype) -> tuple[np.ndarray, dict[int, np.ndarray]]:
@@ -279,14 +323,22 @@ class Scorer:
     segments. The scores are those of the per-pair loop this replaced (the same terms summed, equal up to
     float rounding; tests/test_index_stories.py keeps that loop as the oracle) at ~1/20 of the cost: an article
     is scored against ~40 others, and per pair the Python and numpy call overhead was most of the ~0.2 ms.
+    Which entries the article shares is read from dense arrays over the positions of :class:`Counts` (its
+    anchors, its word weights): a ``searchsorted`` of the others' ~20,000 words in the article's cost ~0.35 ms,
+    a third of the scoring.
     """
 
     def __init__(self, counts: Counts, params: StoryParams, copies: set[tuple[int, int]], item: Item) -> None:
         self.c, self.p, self.copies, self.item = counts, params, copies, item
         self.log_n1 = math.log(counts.n + 1)
         self.weight = float(self._anchor_weights([item])[0])
-        _, self.terms, self.w, norm = self._vectors([item])
+        self.has_anchor = np.zeros(len(counts.hashes), bool)
+        self.has_anchor[counts.anchor_pos([item])] = True
+        _, pos, w, norm = self._vectors([item])
         self.norm = float(norm[0])
+        vocabulary = len(counts.terms[item.lang][0])
+        self.has_term, self.w = np.zeros(vocabulary, bool), np.zeros(vocabulary)  # by position in counts.terms
+        self.has_term[pos], self.w[pos] = True, w
         self.scored: dict[int, Scored] = {}
 
     def __call__(self, others: Sequence[Item]) -> list[Scored]:
@@ -322,24 +374,26 @@ class Scorer:
     def _shared(self, others: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
         """Per other item, (anchors shared with the item, the sum of their idf)."""
         seg = _segments([len(o.hashes) for o in others])
-        hit = _member(np.concatenate([o.hashes for o in others]), self.item.hashes)
-        idf, _ = self._idf(self.c.anchor_df(others)[hit])
+        pos = self.c.anchor_pos(others)
+        hit = self.has_anchor[pos]
+        idf, _ = self._idf(self.c.adf[pos[hit]])
         return np.bincount(seg[hit], None, len(others)), np.bincount(seg[hit], idf, len(others))
 
     # words ----------------------------------------------------------------------------------------------------
 
     def _vectors(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """TF-IDF vectors as scikit-learn's TfidfVectorizer(sublinear_tf=True, max_df=0.5) of items of one
-        language, flat: (segment of each entry, kept terms, their weights, the norm per item)."""
+        language, flat: (segment of each entry, positions of the kept terms in ``counts.terms``, their weights,
+        the norm per item)."""
         seg = _segments([len(i.terms) for i in items])
-        terms = np.concatenate([i.terms for i in items])
+        pos = self.c.term_pos(items)
         counts = np.concatenate([i.counts for i in items])
         n = self.c.lang_n.get(items[0].lang, 0)
-        df = np.maximum(self.c.term_df(items), 1).astype(float)
+        df = np.maximum(self.c.terms[items[0].lang][1][pos], 1).astype(float)
         keep = df <= MAX_DF_WORDS * n
         w = (1 + np.log(counts[keep].astype(float))) * (np.log((1 + n) / (1 + df[keep])) + 1)
         seg = seg[keep]
-        return seg, terms[keep], w, np.sqrt(np.bincount(seg, w * w, len(items)))
+        return seg, pos[keep], w, np.sqrt(np.bincount(seg, w * w, len(items)))
 
     def _words(self, others: Sequence[Item]) -> list[float | None]:
         """Per other item, the cosine of the word vectors (None across languages or without word weight)."""
@@ -349,10 +403,9 @@ class Scorer:
         at = [k for k, o in enumerate(others) if o.lang == self.item.lang]
         if not at:
             return out
-        seg, terms, w, norms = self._vectors([others[k] for k in at])
-        hit = _member(terms, self.terms)
-        mine = self.w[np.searchsorted(self.terms, terms[hit])]
-        dots = np.bincount(seg[hit], mine * w[hit], len(at))
+        seg, pos, w, norms = self._vectors([others[k] for k in at])
+        hit = self.has_term[pos]
+        dots = np.bincount(seg[hit], self.w[pos[hit]] * w[hit], len(at))
         for k, dot, norm in zip(at, dots.tolist(), norms.tolist()):
             out[k] = 0.0 if self.norm == 0 or norm == 0 else dot / (self.norm * norm)
         return out
@@ -391,14 +444,6 @@ def _segments(lengths: list[int]) -> np.ndarray:
     return np.repeat(np.arange(len(lengths)), lengths)
 
 
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which of ``values`` are in ``sorted_set`` (sorted, unique): one ``searchsorted``."""
-    if len(sorted_set) == 0:
-        return np.zeros(len(values), bool)
-    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[pos] == values
-
-
 # -- placing articles ------------------------------------------------------------------------------------------
 
 @dataclass
@@ -424,6 +469,13 @@ class _Snapshot:
     terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lang -> all (terms, df)
     adf: dict[int, int] = field(default_factory=dict)  # anchor hash -> df (0: not stored)
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
+    anchor_df: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> df of its anchors
+    term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> positions in terms
+
+    @property
+    def whole(self) -> bool:
+        """Whether the words are read whole (``terms``)."""
+        return self.uses >= 2
 
 
 class StoryIndex:
@@ -476,6 +528,23 @@ class StoryIndex:
             snap.adf.update((h, got.get(h, 0)) for h in wanted)
         return {**got, **{h: n for h, n in cached.items() if n}}
 
+    def _anchor_dfs(self, items: Sequence[Item], adf: dict[int, int], snap: _Snapshot | None) -> list[np.ndarray]:
+        """Per item, the stored frequencies of its anchors, from ``adf`` (those read so far, completed here);
+        kept in ``snap`` for stored articles (a query then looks up its own ~60 anchors, not the ~1,500 of the
+        articles in play: ~1 ms of set and dict work at 2,000 indexed)."""
+        kept = {} if snap is None else snap.anchor_df
+        adf.update(self._load_adf((h for i in items if i.key not in kept for h in i.hashes.tolist() if h not in adf),
+                                  snap))
+        out = []
+        for i in items:
+            got = kept.get(i.key)
+            if got is None:
+                got = np.array([adf.get(h, 0) for h in i.hashes.tolist()], np.int64)
+                if snap is not None and i.key >= 0:  # a stored article (queried ones have keys < 0)
+                    kept[i.key] = got
+            out.append(got)
+        return out
+
     def _members(self, stories: set[str], snap: _Snapshot | None) -> list[Item]:
         """Every member of ``stories``; those in ``snap`` are not read and parsed again."""
         if snap is None:
@@ -493,7 +562,7 @@ class StoryIndex:
         candidate, for its norm), ~20 ms as index lookups at 2,000 indexed, ~0.1 ms from memory; reading a
         language whole costs ~35 ms at 2,000 indexed, so it waits for a second query between writes."""
         out = {}
-        cache = None if snap is None or snap.uses < 2 else snap.terms  # a single query between writes: as an add
+        cache = snap.terms if snap is not None and snap.whole else None  # one query between writes: as an add
         for lang in sorted({i.lang for i in items}):
             if cache is not None and lang in cache:
                 out[lang] = cache[lang]
@@ -504,7 +573,7 @@ class StoryIndex:
                 terms = np.unique(np.concatenate([i.terms for i in items if i.lang == lang]))
                 rows = self.db.rows(f"SELECT term, df FROM term_df WHERE lang = ? AND {self.db.any('term')}",
                                     (lang, self.db.arg(terms.tolist())))
-            got = np.array(rows, np.int64).reshape(-1, 2)
+            got = np.fromiter(chain.from_iterable(rows), np.int64, 2 * len(rows)).reshape(-1, 2)  # 1/2 np.array's
             order = np.argsort(got[:, 0], kind="stable")
             out[lang] = (got[order, 0].astype(np.uint32), got[order, 1])
             if cache is not None:
@@ -577,7 +646,8 @@ class StoryIndex:
         db, p = self.db, self.p
         snap = None if carry else self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
-        adf = self._load_adf((h for i in items for h in i.hashes.tolist()), snap)
+        hashes = {h for i in items for h in i.hashes.tolist()}
+        adf = {**dict.fromkeys(hashes, 0), **self._load_adf(hashes, snap)}  # 0: read, not stored
         cands = self._candidates(items, copies, lang_n, adf, carry)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
@@ -586,9 +656,9 @@ class StoryIndex:
         members: dict[str, list[int]] = {}
         for i in sorted(known.values(), key=lambda i: i.key):
             members.setdefault(i.story, []).append(i.key)
-        adf.update(self._load_adf((h for i in known.values() for h in i.hashes.tolist() if h not in adf), snap))
         everything = list(items) + list(known.values())
-        counts = Counts(lang_n, adf, self._load_tdf(everything, snap), everything)
+        counts = Counts(lang_n, self._anchor_dfs(everything, adf, snap), self._load_tdf(everything, snap), everything,
+                        snap.term_at if snap is not None and snap.whole else None)
         out = []
         for item, cand in zip(items, cands):
             counts.add(item)

@@ -63,7 +63,11 @@ def test_tokens_are_scikit_learns():
 
     analyzer = TfidfVectorizer(strip_accents="unicode", token_pattern=r"(?u)\b[^\W\d_]{2,}\b").build_analyzer()
     odd = Document("x", "Ærøskøbing ŞİŞLİ İstanbul ﬁnance Straße naïve café ÉCOLE l'été x² ½")
-    for d in example_docs() + [odd]:
+    # accents stripped run by run (dedup.index_stories._stripped): combining marks after ASCII letters, out of
+    # canonical order, at the start; compatibility forms that split or join words; other scripts
+    runs = Document("y", "cafe\u0301 a\u0316\u0301b e\u0301\u0316\u0301x \u0301start ™ ℡ᴬ ﬀ ǅungla x²y ½a "
+                         "ΟΔΥΣΣΕΥΣ ὈΔΥΣΣΕΎΣ 한국어 Ｆｕｌｌ ｗｉｄｔｈ Ⅻ ㎏ ﬆar Å\u030a")
+    for d in example_docs() + [odd, runs]:
         assert tokens(d.text) == analyzer(d.text)
 
 
@@ -157,6 +161,48 @@ def test_query_stories_predicts_assign_and_adds_nothing(target):
         placed = ix.assign(held)
         assert placed.story == guess.story and len(placed.story_members) == 5
         assert ix.check() == []
+
+
+def test_postings_are_the_latest_holders_of_each_anchor(target):
+    """One statement for all keys (SQLite) gives what one range per key gave: the ``limit`` largest docs."""
+    with Index.open(target) as ix:
+        ix.add(example_docs())
+        holders: dict[int, list[int]] = {}
+        for key, doc in ix.db.rows("SELECT key, doc FROM apost"):
+            holders.setdefault(key, []).append(doc)
+        keys = sorted(holders)[::3] + [12345]  # one key no document holds
+        for limit in (1, 2, 3, 200):
+            want = sorted((k, d) for k in keys for d in sorted(holders.get(k, []), reverse=True)[:limit])
+            assert sorted(ix.db.postings(keys, limit)) == want
+        assert any(len(v) > 2 for v in holders.values()) and ix.db.postings([], 5) == []
+
+
+def test_query_caches_follow_adds_and_removes_on_the_same_connection(tmp_path):
+    """The frequencies and positions a query snapshot keeps per stored article (StoryIndex._anchor_dfs,
+    Counts) are dropped with it: after a remove or an add, queries equal those of a new connection."""
+    docs = example_docs()
+    gone = [d.id for d in docs if d.id.startswith("de-bahnstreik")][:2] + [d.id for d in docs[10:20]]
+    # a third of a text is no copy (word 2-gram Jaccard < copy_threshold): scored with the frequencies
+    queries = [Document(f"part-{d.id}", d.text[:len(d.text) // 3]) for d in docs if d.id in gone or d in docs[:6]]
+    path = tmp_path / "ix.dedup"
+
+    def guesses(ix):
+        got = [[(g.story, g.score, g.size) for g in ix.query_stories(queries)] for _ in range(3)]
+        assert got[0] == got[1] == got[2]  # the first reads per article, the others from the snapshot
+        return got[0]
+
+    def fresh():
+        with Index.open(path) as other:
+            return guesses(other)
+
+    with Index.open(path) as ix:
+        ix.add(docs)
+        full = guesses(ix)
+        ix.remove(gone)
+        removed = guesses(ix)
+        assert removed == fresh() and removed != full
+        ix.add([d for d in docs if d.id in gone])
+        assert guesses(ix) == fresh() != removed
 
 
 def _frequencies(ix: Index) -> tuple:
