@@ -158,7 +158,8 @@ class _Corpus:
     idf: np.ndarray
     weight: np.ndarray                  # per document: total idf of its linkable anchors
     times: np.ndarray                   # seconds, inf when absent
-    words: list[Words | None]           # word counts per document, until the word vectors are made
+    words: list[WordIds | None]         # word ids and counts per document, until the word vectors are made
+    terms: list[str]                    # the words, by id
     group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))  # word-vector group per doc (-1: none)
     w_row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # its row in the stacked word rows
     w_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # stacked TF-IDF rows (CSR) ...
@@ -179,6 +180,7 @@ def _text(d: Document) -> str:
 
 
 Words = tuple[str, np.ndarray]  # a document's word terms (sorted, joined by "\n") and their counts (int32)
+WordIds = tuple[np.ndarray, np.ndarray]  # the same terms as ids (int32), their counts (uint16 or int32)
 Features = tuple[str, list[str], bytes, "Words | None"]  # language, anchor keys, their kind codes, words
 
 
@@ -237,12 +239,13 @@ def _prepare(docs: list[Document], workers: int = 1, features: Iterable[Features
     key_id: dict[str, int] = {}
     keys: list[np.ndarray] = []
     kinds: list[np.ndarray] = []
-    counts: list[Words | None] = []
+    counts: list[WordIds | None] = []
+    term_id: dict[str, int] = {}
     for lang, found, codes, w in (_all_features(docs, workers, words) if features is None else features):
         langs.append(lang)
         keys.append(np.array([key_id.setdefault(k, len(key_id)) for k in found], np.int64))
         kinds.append(np.frombuffer(codes, np.int8))
-        counts.append(w)
+        counts.append(None if w is None else word_ids(w, term_id))
     n = len(docs)
     sizes = np.array([len(k) for k in keys], np.int64)
     flat = np.concatenate(keys) if n else np.empty(0, np.int64)
@@ -278,7 +281,8 @@ def _prepare(docs: list[Document], workers: int = 1, features: Iterable[Features
     times = np.array([_time(d) for d in docs], dtype=float)
     codes = {lang: c for c, lang in enumerate(sorted(set(langs)))}
     lang_code = np.array([codes[lang] for lang in langs], np.int32)
-    return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times, counts)
+    return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times, counts,
+                   list(term_id))
 
 
 def _time(d: Document) -> float:
@@ -310,9 +314,18 @@ def _word_counts(text: str) -> Words:
     return "\n".join(terms), np.array([counts[t] for t in terms], np.int32)
 
 
-def tfidf_rows(words: Sequence[Words], max_df: float = 0.5):
-    """TF-IDF rows (CSR, float64, columns in term order) of documents given by their word counts, or None
-    when no term is left.
+def word_ids(words: Words, term_id: dict[str, int]) -> WordIds:
+    """A document's word counts with its terms as ids in ``term_id`` (new terms added): what a corpus keeps
+    of each document until its word vectors are made (about 1.5 KB an article)."""
+    terms, counts = words
+    ids = (np.fromiter((term_id.setdefault(t, len(term_id)) for t in terms.split("\n")), np.int32)
+           if terms else np.empty(0, np.int32))
+    return ids, counts.astype(np.uint16) if len(counts) and counts.max() < 2**16 else counts
+
+
+def tfidf_rows(words: Sequence[WordIds], terms: Sequence[str], max_df: float = 0.5):
+    """TF-IDF rows (CSR, float64, columns in term order) of documents given by their word ids (in
+    ``terms``, each document's in term order) and counts, or None when no term is left.
 
     What scikit-learn's ``TfidfVectorizer(sublinear_tf=True, max_df=max_df)`` makes of the texts, with
     each row's entries in column order: a term in more than ``max_df`` of the documents is dropped;
@@ -323,18 +336,17 @@ def tfidf_rows(words: Sequence[Words], max_df: float = 0.5):
     from sklearn.feature_extraction.text import TfidfTransformer
 
     n = len(words)
-    column: dict[str, int] = {}  # term -> number in order of first appearance
-    firsts = [np.fromiter((column.setdefault(t, len(column)) for t in terms.split("\n")), np.int64)
-              if terms else np.empty(0, np.int64) for terms, _ in words]
-    rank = np.empty(len(column), np.int64)
-    rank[sorted(range(len(column)), key=list(column).__getitem__)] = np.arange(len(column))
-    del column
-    sizes = np.array([len(f) for f in firsts], np.int64)
-    cols = rank[np.concatenate([np.empty(0, np.int64)] + firsts)]
-    del firsts
+    sizes = np.array([len(ids) for ids, _ in words], np.int64)
+    ids = np.concatenate([np.empty(0, np.int32)] + [i for i, _ in words])
+    used = np.unique(ids)
+    # columns: the terms in use, in term order (scikit-learn's vocabulary order)
+    rank = np.empty(len(used), np.int64)
+    rank[sorted(range(len(used)), key=lambda k: terms[used[k]])] = np.arange(len(used))
+    cols = rank[np.searchsorted(used, ids)]
+    del ids
     doc = np.repeat(np.arange(n), sizes)
-    counts = np.concatenate([np.empty(0, np.int32)] + [c for _, c in words])
-    keep = np.bincount(cols, minlength=len(rank)) <= max_df * n
+    counts = np.concatenate([np.empty(0, np.int32)] + [c.astype(np.int32) for _, c in words])
+    keep = np.bincount(cols, minlength=len(used)) <= max_df * n
     if not keep.any():
         return None
     kept = keep[cols]
@@ -369,7 +381,7 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         members = groups[lang]
         if len(members) < 2:
             continue
-        m = tfidf_rows([corpus.words[i] for i in members])
+        m = tfidf_rows([corpus.words[i] for i in members], corpus.terms)
         if m is None:
             continue
         dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1, topic_max_dims)
@@ -385,7 +397,7 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         mats.append(m)
         topics.append(z if z is not None else np.zeros((len(members), 0)))
         has_topic.append(z is not None)
-    corpus.words = []  # in the rows now
+    corpus.words, corpus.terms = [], []  # in the rows now
     if not mats:
         return
     corpus.w_ptr = np.concatenate([[0]] + [m.indptr[1:] + off for m, off in

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dedup import Document
 from dedup.errors import ParameterError
 from dedup.stories import (HEADLINE_REPEAT, WORD_PATTERN, StoryParams, _word_counts, average_linkage, find_stories,
-                           link_records, story_records, tfidf_rows)
+                           link_records, story_records, tfidf_rows, word_ids)
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 NL_SEED, DE_SEED = "000_788be57eaba0f7b1", "002_4dade596ac4ed164"
@@ -220,6 +220,15 @@ def test_parameter_errors_name_parameter_value_and_expectation(kwargs, name):
 # -- word vectors ---------------------------------------------------------------------------------------------
 
 
+def _tfidf(texts: list[str], shuffle=None):
+    """tfidf_rows of texts, with the terms numbered in first-appearance order (or in ``shuffle``'s order)."""
+    term_id: dict[str, int] = {}
+    rows = [word_ids(_word_counts(t), term_id) for t in (texts if shuffle is None else [texts[i] for i in shuffle])]
+    if shuffle is not None:
+        rows = [rows[shuffle.index(i)] for i in range(len(texts))]
+    return tfidf_rows(rows, list(term_id))
+
+
 def test_tfidf_rows_are_scikit_learns_tfidf_of_the_texts():
     """Rows built from word counts equal TfidfVectorizer's on the texts (to rounding: the L2 norm is summed in
     column order), with the same columns, so counting can happen in other processes or on Dask workers."""
@@ -230,21 +239,24 @@ def test_tfidf_rows_are_scikit_learns_tfidf_of_the_texts():
     want = TfidfVectorizer(sublinear_tf=True, strip_accents="unicode", max_df=0.5,
                            token_pattern=WORD_PATTERN).fit_transform(headlined).tocsr()
     want.sort_indices()
-    got = tfidf_rows([_word_counts(t) for t in texts])
+    got = _tfidf(texts)
     assert got.shape == want.shape
     assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
     assert np.allclose(got.data, want.data, rtol=0, atol=1e-12)
-    assert tfidf_rows([_word_counts("same words"), _word_counts("Same words!")]) is None  # all in > half
+    assert _tfidf(["same words", "Same words!"]) is None  # all in more than half
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(["ab", "cd", "ef", "gh", "ij", "kl", "mn"]), max_size=12),
                 min_size=1, max_size=8), st.randoms(use_true_random=False))
 def test_tfidf_rows_do_not_depend_on_document_order(docs, rnd):
-    words = [_word_counts(" ".join(d)) for d in docs]
-    order = list(range(len(words)))
+    """Neither the order of the documents nor the ids their terms got (first appearance) change a row."""
+    texts = [" ".join(d) for d in docs]
+    order = list(range(len(texts)))
     rnd.shuffle(order)
-    a, b = tfidf_rows(words), tfidf_rows([words[i] for i in order])
-    assert (a is None) == (b is None)
+    a = _tfidf(texts)
+    b = _tfidf([texts[i] for i in order])
+    c = _tfidf(texts, shuffle=order)  # the same rows, terms numbered in another order
+    assert (a is None) == (b is None) == (c is None)
     if a is not None:
-        assert (a[order] != b).nnz == 0  # bit for bit
+        assert (a[order] != b).nnz == 0 and (a != c).nnz == 0  # bit for bit
