@@ -453,10 +453,13 @@ def test_readers_query_while_a_writer_adds(tmp_path, target, generated):
     _write_corpus(corpus, generated)
     index = target
     probe = next(d for d in generated if d.id.endswith("-v0"))
-    proc = _start(index, corpus, batch=10)
+    proc = _start(index, corpus, batch=10, wait=True)
     assert proc.stdout.readline().strip() == "ready"
     seen_counts, matched = [], False
     with Index.open(index, create=False) as reader:
+        reader.query([Document("probe", probe.text)])  # warm (kernels loaded) before the writer starts:
+        proc.stdin.write("go\n")  # a cold first query could outlast the whole add
+        proc.stdin.flush()
         while proc.poll() is None or not seen_counts:
             matches = reader.query([Document("probe", probe.text)])[0]
             matched |= any(m.id == probe.id for m in matches)
