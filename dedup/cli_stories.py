@@ -28,9 +28,9 @@ def stories(
     lang_field: str = typer.Option("lang", help="Field holding the language code (guessed when absent).",
                                    rich_help_panel="Input"),
     strict: bool = STRICT,
-    workers: Optional[int] = typer.Option(None, min=1, help="Processes extracting anchors (default 1; the result "
-                                          "is the same); with --engine dask, worker processes of the local "
-                                          "cluster (default: one per core).",
+    workers: Optional[int] = typer.Option(None, min=1, help="Processes extracting anchors and counting words "
+                                          "(default 1; the result is the same); with --engine dask, worker "
+                                          "processes of the local cluster (default: one per core).",
                                           rich_help_panel="Scale"),
     engine: Engine = ENGINE, scheduler: Optional[str] = SCHEDULER, partition_size: Optional[str] = PARTITION_SIZE,
 ) -> None:
