@@ -306,8 +306,8 @@ def _analyzer() -> Callable[[str], list[str]]:
 
 def _word_counts(text: str) -> Words:
     """The terms of ``text`` for word vectors and their counts; the headline (first line) counts
-    ``1 + HEADLINE_REPEAT`` times. The terms are one string, not a Python string each: a corpus
-    holds them until its word vectors are made (about 2.5 KB an article, less than its text)."""
+    ``1 + HEADLINE_REPEAT`` times. The terms are one string, not a Python string each (what
+    travels from a worker process or a Dask worker: about 2 KB an article)."""
     head = text.split("\n", 1)[0]
     counts = Counter(_analyzer()("\n".join([head] * HEADLINE_REPEAT + [text])))
     terms = sorted(counts)
