@@ -420,23 +420,29 @@ class Scorer:
             return Scored(0.0, 0.0, None, False)  # no word similarity to make up for too few shared anchors
         low = min(self.weight, weight)
         anchor = 0.0 if shared == 0 else (min(1.0, total / low) if low > 0 else 0.0)
-        if copy:
-            return Scored(1.0, anchor, w, True)
-        s = anchor
-        if shared < p.min_shared and (w is None or w < p.word_link):
+        return pair_score(p, a, b, copy, shared, anchor, w)
+
+
+def pair_score(p: StoryParams, a: Item, b: Item, copy: bool, shared: int, anchor: float, w: float | None) -> Scored:
+    """The batch's score of the pair (a, b) from its parts: whether it is a copy, the number of shared anchors,
+    their containment ``anchor`` and the word cosine ``w`` (None across languages)."""
+    if copy:
+        return Scored(1.0, anchor, w, True)
+    s = anchor
+    if shared < p.min_shared and (w is None or w < p.word_link):
+        s = 0.0
+    else:
+        if w is not None:
+            s = (1 - p.word_weight) * s + p.word_weight * w
+        elif a.lang != b.lang or p.word_weight == 0:
+            s = max(0.0, (s - p.cross_offset) / (1 - p.cross_offset))
+        if math.isfinite(a.ts) and math.isfinite(b.ts) and abs(a.ts - b.ts) > p.window_days * 86400:
+            s *= p.far_penalty
+            if abs(a.ts - b.ts) > p.season_days * 86400:
+                s *= p.season_penalty
+        if s < p.min_score:
             s = 0.0
-        else:
-            if w is not None:
-                s = (1 - p.word_weight) * s + p.word_weight * w
-            elif a.lang != b.lang or p.word_weight == 0:
-                s = max(0.0, (s - p.cross_offset) / (1 - p.cross_offset))
-            if math.isfinite(a.ts) and math.isfinite(b.ts) and abs(a.ts - b.ts) > p.window_days * 86400:
-                s *= p.far_penalty
-                if abs(a.ts - b.ts) > p.season_days * 86400:
-                    s *= p.season_penalty
-            if s < p.min_score:
-                s = 0.0
-        return Scored(round(min(s, 1.0), 6), anchor, w, False)
+    return Scored(round(min(s, 1.0), 6), anchor, w, False)
 
 
 def _segments(lengths: list[int]) -> np.ndarray:

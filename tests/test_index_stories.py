@@ -24,7 +24,7 @@ from dedup import Document  # noqa: E402
 from dedup.evaluate import evaluate, read_labels  # noqa: E402
 from dedup.index import Index  # noqa: E402
 from dedup import index_stories  # noqa: E402
-from dedup.index_stories import MAX_DF_WORDS, Scored, Scorer, tokens  # noqa: E402
+from dedup.index_stories import MAX_DF_WORDS, Scored, Scorer, pair_score, tokens  # noqa: E402
 from dedup.stories import StoryParams, find_stories, write_stories  # noqa: E402
 from test_index_postgres import postgres_url  # noqa: E402
 
@@ -274,7 +274,8 @@ def test_cli_prints_and_exports_stories(tmp_path):
 
 def reference_score(c, p, copies, a, b) -> Scored:
     """The pair score as index_stories computed it pair by pair before scoring was vectorised (kept as the
-    oracle: plain numpy on one pair, easy to read against dedup.stories)."""
+    oracle of the vectorised parts: shared anchors, their containment and the word cosine, in plain numpy on
+    one pair; the score made of them is the module's own ``pair_score``)."""
     def idf(i):
         df = np.maximum(c.anchor_df([i]), 1).astype(float)
         got = np.where(df >= 2, np.log((c.n + 1) / df), 0.0)
@@ -308,23 +309,7 @@ def reference_score(c, p, copies, a, b) -> Scored:
         else:
             _, i1, i2 = np.intersect1d(ta, tb, assume_unique=True, return_indices=True)
             w = float(va[i1] @ vb[i2]) / (na * nb)
-    if copy:
-        return Scored(1.0, anchor, w, True)
-    s = anchor
-    if shared < p.min_shared and (w is None or w < p.word_link):
-        s = 0.0
-    else:
-        if w is not None:
-            s = (1 - p.word_weight) * s + p.word_weight * w
-        elif a.lang != b.lang or p.word_weight == 0:
-            s = max(0.0, (s - p.cross_offset) / (1 - p.cross_offset))
-        if math.isfinite(a.ts) and math.isfinite(b.ts) and abs(a.ts - b.ts) > p.window_days * 86400:
-            s *= p.far_penalty
-            if abs(a.ts - b.ts) > p.season_days * 86400:
-                s *= p.season_penalty
-        if s < p.min_score:
-            s = 0.0
-    return Scored(round(min(s, 1.0), 6), anchor, w, False)
+    return pair_score(p, a, b, copy, shared, anchor, w)
 
 
 class ReferenceScorer(Scorer):
