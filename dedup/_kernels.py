@@ -386,23 +386,34 @@ def sorted_unique_segments(hashes, indptr):
     return out, out_indptr
 
 
+@njit(inline="always")
+def next_match(values, p, pe, q, qe):
+    """The first positions ``p' >= p``, ``q' >= q`` with ``values[p'] == values[q']`` in two sorted, unique
+    runs ``values[p:pe]`` and ``values[q:qe]``, or ``(pe, qe)`` when there is none: one step of the merge that
+    intersects sorted sets (shingle sets, a document's anchors, a TF-IDF row's columns). Inlined into
+    its callers, also those of ``stories_kernels``, whose numba cache only watches its own file: a change
+    here needs that file touched during development (an install writes both anew)."""
+    while p < pe and q < qe:
+        x, y = values[p], values[q]
+        if x == y:
+            return p, q
+        if x < y:
+            p += 1
+        else:
+            q += 1
+    return pe, qe
+
+
 @njit(parallel=True, cache=True)
 def intersection_sizes(data, indptr, left, right):
     """|S_left[i] ∩ S_right[i]| for sorted unique CSR sets, by merging."""
     out = np.zeros(len(left), np.int64)
     for t in prange(len(left)):
-        i, j = indptr[left[t]], indptr[right[t]]
         ie, je = indptr[left[t] + 1], indptr[right[t] + 1]
+        i, j = next_match(data, indptr[left[t]], ie, indptr[right[t]], je)
         c = 0
-        while i < ie and j < je:
-            x, y = data[i], data[j]
-            if x == y:
-                c += 1
-                i += 1
-                j += 1
-            elif x < y:
-                i += 1
-            else:
-                j += 1
+        while i < ie:
+            c += 1
+            i, j = next_match(data, i + 1, ie, j + 1, je)
         out[t] = c
     return out

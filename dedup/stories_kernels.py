@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels import next_match
+
 
 @njit(cache=True)
 def candidate_pairs(lo, hi, doc_ptr, doc_anchors, post_ptr, post_docs, seen):
@@ -49,39 +51,25 @@ def candidate_pairs(lo, hi, doc_ptr, doc_anchors, post_ptr, post_docs, seen):
 @njit(cache=True)
 def _shared(ptr, idx, i, j, idf):
     """(number, summed idf) of the anchors documents ``i`` and ``j`` share (sorted-list merge)."""
-    p, q = ptr[i], ptr[j]
     pe, qe = ptr[i + 1], ptr[j + 1]
+    p, q = next_match(idx, ptr[i], pe, ptr[j], qe)
     n, total = 0, 0.0
-    while p < pe and q < qe:
-        a, b = idx[p], idx[q]
-        if a == b:
-            n += 1
-            total += idf[a]
-            p += 1
-            q += 1
-        elif a < b:
-            p += 1
-        else:
-            q += 1
+    while p < pe:
+        n += 1
+        total += idf[idx[p]]
+        p, q = next_match(idx, p + 1, pe, q + 1, qe)
     return n, total
 
 
 @njit(cache=True)
 def _dot(ptr, idx, data, r, s):
     """Dot product of rows ``r`` and ``s`` of a CSR matrix with sorted column indices."""
-    p, q = ptr[r], ptr[s]
     pe, qe = ptr[r + 1], ptr[s + 1]
+    p, q = next_match(idx, ptr[r], pe, ptr[s], qe)
     total = 0.0
-    while p < pe and q < qe:
-        a, b = idx[p], idx[q]
-        if a == b:
-            total += data[p] * data[q]
-            p += 1
-            q += 1
-        elif a < b:
-            p += 1
-        else:
-            q += 1
+    while p < pe:
+        total += data[p] * data[q]
+        p, q = next_match(idx, p + 1, pe, q + 1, qe)
     return total
 
 
@@ -155,18 +143,14 @@ def shared_evidence(left, right, ptr, idx, kinds, rank, most):
         i, j = left[k], right[k]
         found = np.empty(count[k], np.int64)
         where = np.empty(count[k], np.int64)
-        p, q, w = ptr[i], ptr[j], 0
-        while p < ptr[i + 1] and q < ptr[j + 1]:
-            if idx[p] == idx[q]:
-                found[w] = idx[p]
-                where[w] = p
-                w += 1
-                p += 1
-                q += 1
-            elif idx[p] < idx[q]:
-                p += 1
-            else:
-                q += 1
+        pe, qe = ptr[i + 1], ptr[j + 1]
+        p, q = next_match(idx, ptr[i], pe, ptr[j], qe)
+        w = 0
+        while p < pe:
+            found[w] = idx[p]
+            where[w] = p
+            w += 1
+            p, q = next_match(idx, p + 1, pe, q + 1, qe)
         order = np.argsort(rank[found], kind="mergesort")[:most]
         for t in range(len(order)):
             out_anchor[out_ptr[k] + t] = found[order[t]]
