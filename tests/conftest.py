@@ -283,3 +283,20 @@ def run_and_kill_a_worker(client, job: Callable[[], object], stage: str, timeout
     assert not errors, errors
     client.wait_for_workers(2, timeout=timeout)
     return found["result"]
+
+
+def assert_same_warnings_on_dask(cli, command: str, inputs: Sequence[str], out: Path, address: str,
+                                 partition_size: str) -> str:
+    """``dedup COMMAND INPUTS`` locally (into ``out/local``) and on the Dask scheduler at ``address`` (into
+    ``out/dask``): both succeed and warn the same lines, in any order, among them a duplicate id and a bad
+    line; then ``--strict`` on the first input fails alike. Returns the warnings."""
+    local = cli(command, *inputs, "--out", out / "local")
+    remote = cli(command, *inputs, "--out", out / "dask", "--engine", "dask", "--scheduler", address,
+                 "--partition-size", partition_size)
+    assert local.exit_code == remote.exit_code == 0, remote.stderr
+    assert sorted(remote.stderr.splitlines()) == sorted(local.stderr.splitlines())
+    assert "duplicate id" in remote.stderr and "invalid JSON" in remote.stderr
+    strict = cli(command, inputs[0], "--out", out / "strict", "--strict", "--engine", "dask", "--scheduler", address)
+    assert strict.exit_code == 1
+    assert strict.stderr == cli(command, inputs[0], "--out", out / "strict", "--strict").stderr
+    return remote.stderr

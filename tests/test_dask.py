@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_jsonl, run_and_kill_a_worker
+from conftest import REPO, assert_same_warnings_on_dask, read_jsonl, run_and_kill_a_worker
 from dedup import params as P
 from dedup.pipeline import find
 from dedup.read import read_all
@@ -140,16 +140,8 @@ def test_generated_news_in_four_formats_gives_the_same_bytes(client, news, news_
 
 
 def test_warnings_match_the_local_engine(cli, client, news, tmp_path):
-    address = client.scheduler.address
-    local = cli("find", *news, "--out", tmp_path / "local")
-    remote = cli("find", *news, "--out", tmp_path / "dask", "--engine", "dask", "--scheduler", address,
-                 "--partition-size", "200kB")
-    assert local.exit_code == remote.exit_code == 0, remote.stderr
-    assert sorted(remote.stderr.splitlines()) == sorted(local.stderr.splitlines())
-    assert "duplicate id" in remote.stderr and "invalid JSON" in remote.stderr
+    assert_same_warnings_on_dask(cli, "find", news, tmp_path, client.scheduler.address, "200kB")
     assert_same_files(tmp_path / "local", tmp_path / "dask", OUTPUTS[:3])
-    strict = cli("find", news[-1], "--strict", "--engine", "dask", "--scheduler", address)
-    assert strict.exit_code == 1 and strict.stderr == cli("find", news[-1], "--strict").stderr
 
 
 def test_clusters_on_stdout_and_repeats(cli, client, tmp_path):
