@@ -793,22 +793,29 @@ _EVIDENCE_BUCKET = ["numbers" if k in ("number", "percent") else "dates" if k ==
 
 # -- records --------------------------------------------------------------------------------------------------
 
+def story_record(s: Story) -> dict:
+    """A story as a JSON-ready dict (a line of stories.jsonl)."""
+    return {"story": s.story, "members": list(s.members), "size": len(s.members), "languages": list(s.languages),
+            "sources": list(s.sources), "first_published": s.first_published, "origin": s.origin}
+
+
+def link_record(link: Link) -> dict:
+    """A link as a JSON-ready dict (a line of links.jsonl)."""
+    rec = {"a": link.a, "b": link.b, "score": link.score, "kind": link.kind}
+    if link.direction is not None:
+        rec["direction"] = dict(link.direction)
+    rec["evidence"] = link.evidence
+    return rec
+
+
 def story_records(result: StoriesResult) -> Iterator[dict]:
     """One JSON-ready dict per story (for stories.jsonl)."""
-    for s in result.stories:
-        yield {"story": s.story, "members": list(s.members), "size": len(s.members),
-               "languages": list(s.languages), "sources": list(s.sources),
-               "first_published": s.first_published, "origin": s.origin}
+    return map(story_record, result.stories)
 
 
 def link_records(result: StoriesResult) -> Iterator[dict]:
     """One JSON-ready dict per link (for links.jsonl)."""
-    for l in result.links:
-        rec = {"a": l.a, "b": l.b, "score": l.score, "kind": l.kind}
-        if l.direction is not None:
-            rec["direction"] = dict(l.direction)
-        rec["evidence"] = l.evidence
-        yield rec
+    return map(link_record, result.links)
 
 
 def write_stories(result: StoriesResult, out: str | os.PathLike) -> tuple[int, int]:

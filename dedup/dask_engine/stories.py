@@ -1,4 +1,4 @@
-"""``dedup stories --engine dask``: anchors and word counts made where the documents are read, same output bytes.
+"""``dedup stories --engine dask``: the same output bytes, with the pairs and the clustering on the cluster.
 
 What runs where:
 
@@ -10,31 +10,38 @@ What runs where:
   (``order.py``), which drops duplicate ids and words every problem as the local reader does.
 * **Workers**, the ``copy`` links: near-duplicate pairs at ``copy_threshold`` through the same
   machinery as ``dedup find --engine dask`` (LSH band keys exchanged across blocks, pairs
-  verified where the sets are), on the sketches made in the read tasks. It runs while the
-  client builds the corpus arrays and the word vectors.
-* **Client**: the documents (without their original records) and their features come back in
-  id order; from there it is the local code of :mod:`dedup.stories`: anchor ids and weights,
-  TF-IDF rows from the word counts and LSA per language, candidate pairs and their scores
-  (compiled, in chunks of ``CHUNK`` documents), average linkage, and the records, written by
-  ``write_stories``, as the local command writes them.
+  verified where the sets are), on the sketches made in the read tasks.
+* **Client**, the corpus model: the documents and their features come back in id order, and
+  the local code (:func:`dedup.stories._prepare`, ``_word_vectors``) makes the anchor ids and
+  weights (which need every document's anchors), the TF-IDF rows and the topic projection per
+  language. The result is cut into the ranges of the id order and sent back to the cluster
+  (:func:`dedup.dask_engine.story_parts.record_tables`); the client drops it.
+* **Workers**, everything that looks at pairs (:mod:`dedup.dask_engine.story_parts`):
+  candidate pairs from anchor postings exchanged by anchor; their scores in the range of the
+  smaller document, with the other document's row fetched from its range; average linkage
+  on each connected component of the links (``components.stars``); the stories' records, the
+  pairs inside stories and the links' evidence, each where its first document lives. The
+  client receives counts, and the output text one range at a time.
 
 So the result is the local one by construction: the same documents in the same order, the
-same features (the same function on the same text), the same copy pairs (the Dask find engine
-gives the local engine's pairs), and the rest is the same code on the client.
+same features, the same corpus arrays, and the same scoring, linkage and record code run on
+pieces of them that hold everything those functions read.
 
-What limits scale: the client holds the whole corpus (texts included: the dates in texts and
-the evidence of copy links read them) and its arrays, and does the TF-IDF rows and topic
-projection (about 0.3 ms an article), the scoring (about 0.1 ms) and the linkage alone.
-Scoring reads every array of the corpus (the word vectors are the largest), and at about 4%
-of the local run it was not worth sending them to the workers. Memory is the local engine's.
+What limits scale: the client still builds the corpus model whole (it holds every document's
+text, anchors and words while it does, about the local engine's memory), and that stage, the
+TF-IDF rows and the topic projection (about 0.3 ms an article) run on it alone. No pair and no
+link is ever collected in one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -45,12 +52,16 @@ from ..errors import InputError
 from ..params import Config, MatchParams, ReadParams
 from ..pipeline import spec_of
 from ..sketch import sketch
-from ..stories import (Features, StoryParams, _anchor_work, _Clock, _codes, _features_of, _prepare, _stories,
-                       write_stories)
+from ..stories import Features, StoryParams, _anchor_work, _Clock, _Corpus, _features_of, _prepare, _word_vectors
+from . import components
 from .engine import OnProblem, Options, _verified_pairs, order_documents, read_blocks
 from .inputs import Block, read_block
 from .matching import BlockData, units_of
-from .parts import Job, Part, Sized, objects, one_thread
+from .output import write_texts
+from .parts import Job, Sized, objects, one_thread
+from .story_parts import (LINK_COLUMNS, META_COLUMNS, SCORE_COLUMNS, anchor_pairs, copy_pairs, held, link_requests,
+                          link_text, linkage, links_to_labels, member_requests, pair_requests, postings,
+                          record_tables, scored_links, serve, sorted_stories, story_pairs, story_text)
 
 @dataclass
 class StoryBlock(Sized):
@@ -110,22 +121,6 @@ def numbered(data: StoryBlock, numbers: np.ndarray) -> tuple[np.ndarray, list[Do
     return numbers[rows], [data.docs[r] for r in rows], [data.features[r] for r in rows]
 
 
-def copy_codes(part: Part, n: int) -> np.ndarray:
-    """Codes ``i * n + j`` (i < j) of the verified pairs of one part, as :func:`dedup.stories._copy_pairs`."""
-    i, j = part.rows["i"].astype(np.int64), part.rows["j"].astype(np.int64)
-    return _codes(np.minimum(i, j), np.maximum(i, j), n)
-
-
-def _copies(job: Job, sketched: Sequence[Future], numbers: Sequence[Future], config: Config | None,
-            n: int) -> np.ndarray:
-    """The sorted codes of the copy pairs, found by the Dask find engine's LSH and verification."""
-    if config is None or n < 2:
-        return np.empty(0, np.int64)
-    verified = _verified_pairs(job, sketched, numbers, config, {}, {})
-    codes = job.client.gather(job.map("copies-codes", copy_codes, verified, n=n))
-    return np.unique(np.concatenate([np.empty(0, np.int64)] + codes))
-
-
 def _documents(job: Job, datas: Sequence[Future], numbers: Sequence[Future],
                n: int) -> tuple[list[Document], list[Features]]:
     """The documents in id order (what ``sorted_documents`` gives locally) and their features."""
@@ -143,9 +138,9 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
                   out: str | os.PathLike, options: Options = Options(),
                   on_problem: OnProblem | None = None) -> dict:
     """Run ``dedup stories`` with the cluster and write stories.jsonl and links.jsonl in ``out``; returns
-    the figures of the run: documents, skipped records, blocks, stories, links, and the stats of
-    :func:`dedup.stories.find_stories` (``seconds``: ``anchors`` counts reading, ordering and the
-    transfer to the client)."""
+    the figures of the run: documents, skipped records, blocks, anchors, copies, candidates, links
+    scored, stories and their documents, links, and ``seconds`` (where the client waited) and
+    ``peak_rss_mb`` (the client's) per stage."""
     job = Job(client, options.max_fan)
     clock = _Clock()
     blocks, plan_problems = read_blocks(client, inputs, options)
@@ -154,17 +149,88 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
     ordered = order_documents(job, blocks, datas, plan_problems, read, on_problem, options)
     order = ordered.order
     n = order.total
-    if n >= 2**31:  # document numbers are packed two to an int64 in the copy search
+    if n >= 2**31:  # document numbers are packed two to an int64 in the pairs
         raise InputError(f"{n:,} documents: --engine dask handles fewer than {2**31:,} at once")
-    sketched = job.map("copies-data", sketched_of, datas) if config is not None and n >= 2 else []
-    with ThreadPoolExecutor(1) as pool:
-        copies = pool.submit(_copies, job, sketched, order.numbers, config, n)  # on the cluster, meanwhile:
-        docs, features = _documents(job, datas, order.numbers, n)
-        del datas  # the blocks' texts and features are here now (the sketches stay for the copy search)
-        corpus = _prepare(docs, features=features)
-        del features
-        clock.lap("anchors")
-        result = _stories(corpus, params, clock, copy_pairs=lambda _docs, _params: copies.result())
-    stories, links = write_stories(result, out)
-    return {**result.stats, "documents": n, "skipped": ordered.skipped, "blocks": len(blocks),
-            "stories": stories, "links": links}
+    figures = {"documents": n, "skipped": ordered.skipped, "blocks": len(blocks), "anchors": 0, "copies": 0,
+               "candidates": 0, "links_scored": 0, "scored_pairs": 0, "stories": 0, "documents_in_stories": 0,
+               "links": 0}
+    verified = (_verified_pairs(job, job.map("copies-data", sketched_of, datas), order.numbers, config, {}, {})
+                if config is not None and n >= 2 else [])  # runs on the cluster meanwhile
+    docs, features = _documents(job, datas, order.numbers, n)
+    del datas  # the blocks' texts and features are here now (the sketches stay for the copy search)
+    corpus = _prepare(docs, features=features)
+    del docs, features
+    clock.lap("anchors")
+    if params.word_weight > 0:
+        corpus.topic_weight = params.topic_weight
+        _word_vectors(corpus, params.topic_weight, params.topic_dims, params.topic_max_dims, params.topic_sample)
+    clock.lap("words")
+    files = _files(job, corpus, order.starts, verified, params, options, figures, clock)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_texts(files[0], Path(out) / "stories.jsonl")
+    write_texts(files[1], Path(out) / "links.jsonl")
+    figures["links"] = sum(job.client.gather(files[2]))
+    clock.lap("records")
+    return {**figures, "seconds": clock.laps, "peak_rss_mb": clock.peaks}
+
+
+def _files(job: Job, corpus: _Corpus, starts: np.ndarray, verified: Sequence[Future], params: StoryParams,
+           options: Options, figures: dict, clock: _Clock) -> tuple[list, list, list]:
+    """Futures of the texts of stories.jsonl and links.jsonl by range, and of the links' counts; the corpus
+    goes to the cluster, a range of the id order in each task, and is dropped here."""
+    n, ranges = len(corpus.docs), len(starts)
+    if n == 0:
+        return [], [], []
+    limit = max(2, min(int(params.max_df * n), params.max_bucket))
+    with warnings.catch_warnings():  # the ranges travel in the task graph, so that a lost one can be made again
+        warnings.filterwarnings("ignore", "(Large object|Sending large graph)")
+        own = job.map("stories-own", held, record_tables(corpus, starts, limit))
+    scoring = {"params": params, "has_topic": corpus.has_topic, "topic_weight": corpus.topic_weight}
+    figures["anchors"] = len(corpus.vocab)
+    del corpus
+    numbers = list(range(ranges))
+    post = job.exchange("cand-move", job.map("cand-post", postings, own, n_out=ranges), ranges)
+    pairs = job.exchange("pairs-move", job.map("cand-pairs", anchor_pairs, post, starts=starts), ranges)
+    copies = (job.exchange("copies-move", job.map("copies-route", copy_pairs, verified, starts=starts), ranges)
+              if verified else [[] for _ in numbers])
+    served = _fetch(job, "score", own, job.map("score-ask", pair_requests, own, pairs, numbers, starts=starts),
+                    SCORE_COLUMNS)
+    links = job.map("scores", scored_links, own, served, pairs, copies, **scoring)
+    facts = job.facts("scores-facts", links)
+    for name, key in (("copies", "copies"), ("candidates", "candidates"), ("links_scored", "links")):
+        figures[name] = sum(f[key] for f in facts)
+    clock.lap("scores")
+    if figures["links_scored"] == 0:
+        return [], [], []
+    graph = max(1, min(ranges, math.ceil(figures["links_scored"] / options.edges_per_partition)))
+    forest = components.stars(job, links, graph)
+    labels = job.exchange("story-labels-move", job.map("story-labels", components.node_labels, forest,
+                                                        n_out=graph), graph)
+    moved = job.exchange("story-links-move", job.map("story-links", links_to_labels, links, n_out=graph), graph)
+    joined = job.map("story-components", components.by_component, labels, moved, n_out=graph)
+    found = job.map("linkage", linkage, job.exchange("linkage-move", joined, graph), threshold=params.threshold,
+                    starts=starts)
+    stories = job.map("stories-sort", sorted_stories, job.exchange("stories-move", found, ranges))
+    counts = job.facts("stories-count", stories)
+    figures["stories"] = sum(f["stories"] for f in counts)
+    figures["documents_in_stories"] = sum(f["members"] for f in counts)
+    clock.lap("clustering")
+    firsts = (1 + np.r_[0, np.cumsum([f["stories"] for f in counts])[:-1]]).astype(int).tolist()
+    members = _fetch(job, "members", own, job.map("members-ask", member_requests, stories, numbers, starts=starts),
+                     META_COLUMNS)
+    story_texts = job.map("stories-text", story_text, stories, members, firsts)
+    inside = job.exchange("inside-move", job.map("inside", story_pairs, stories, starts=starts), ranges)
+    served = _fetch(job, "links", own, job.map("links-ask", link_requests, own, inside, copies, numbers,
+                                               starts=starts), LINK_COLUMNS)
+    made = job.map("links-text", link_text, own, served, inside, copies, **scoring)
+    figures["scored_pairs"] = figures["candidates"] + sum(job.client.gather(job.map("links-scored", itemgetter(2),
+                                                                                     made)))
+    return story_texts, job.map("links-lines", itemgetter(0), made), job.map("links-count", itemgetter(1), made)
+
+
+def _fetch(job: Job, stage: str, own: Sequence[Future], asked: Sequence[Future], columns: Sequence[str]) -> list:
+    """For each range, the rows (with ``columns``) that its ``asked`` requests named, from the ranges holding them."""
+    ranges = len(own)
+    questions = job.exchange(f"{stage}-ask-move", asked, ranges)
+    return job.exchange(f"{stage}-serve-move", job.map(f"{stage}-serve", serve, own, questions, columns=columns),
+                        ranges)

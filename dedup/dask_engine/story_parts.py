@@ -1,0 +1,281 @@
+"""The stories corpus cut into ranges of the id order, and the work done where each range lives.
+
+A range holds its documents as one row each (:func:`record_tables`): anchors with their
+global ids and weights, word vector, topic row, date, language and the document's own
+fields. Everything that looks at two documents runs in the range of the first (the
+smaller number) and fetches the other's row from its range (:func:`requests` ->
+:func:`serve`): candidate scoring, the records of stories, the links inside stories with
+their evidence. A task rebuilds a small :class:`dedup.stories._Corpus` of its own and the
+fetched rows (:func:`corpus_of`; anchors renumbered in the same order) and calls the local
+engine's own code on it (``_score``, ``LinkList``, ``_story``): the same arithmetic on the
+same numbers, so the same bytes.
+
+Clustering needs no single place either: average linkage only ever merges groups joined
+by a link, so it runs on each connected component of the links alone (found by
+:func:`dedup.dask_engine.components.stars`), and a component's merges are those of the
+whole run: its heap entries and their ties are the same, whatever else is in the graph.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Sequence
+
+import numpy as np
+
+from ..document import Document
+from ..report import _line
+from ..stories import (LinkList, StoryParams, _codes, _Corpus, _score, _story, link_record, linkage_labels,
+                       story_record)
+from .order import range_of
+from .parts import Part, Table, concat, objects, pair_code, routed, take
+
+SCORE_COLUMNS = ("number", "lang", "lang_code", "time", "weight", "group", "anchors", "idf", "w_idx", "w_data",
+                 "topic")
+META_COLUMNS = ("number", "id", "source", "published", "lang", "time")
+LINK_COLUMNS = SCORE_COLUMNS + ("id", "source", "published", "keys", "kinds")
+
+
+def held(table: Table) -> Table:
+    """A range as a task's result (its data in the task, so a lost copy is made again)."""
+    return table
+
+
+def _pieces(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``values`` cut into consecutive pieces of ``lengths``, as an object array of arrays."""
+    return objects(np.split(values, np.cumsum(lengths)[:-1]) if len(lengths) else [])
+
+
+def record_tables(corpus: _Corpus, starts: np.ndarray, limit: int) -> list[Table]:
+    """One table per range of the id order (``starts``), a row per document, sorted by number.
+
+    ``cand``: the anchors that make candidate pairs (held by at most ``limit`` documents)."""
+    n = len(corpus.docs)
+    sizes = np.diff(corpus.indptr)
+    has_words = corpus.group >= 0
+    ptr = corpus.w_ptr if len(corpus.w_ptr) > 1 else np.zeros(2, np.int64)
+    row = np.where(has_words, corpus.w_row, 0)
+    w_start = np.where(has_words, ptr[row], 0)
+    w_len = np.where(has_words, ptr[row + 1] - ptr[row], 0)
+    # the stacked rows' entries of each document, in document order
+    entries = np.repeat(w_start - (np.cumsum(w_len) - w_len), w_len) + np.arange(int(w_len.sum()))
+    topic = np.zeros((n, corpus.topic.shape[1]))
+    topic[has_words] = corpus.topic[corpus.w_row[has_words]]
+    keep = corpus.df[corpus.ids] <= limit if len(corpus.ids) else np.zeros(0, bool)
+    doc_of = np.repeat(np.arange(n), sizes)
+    columns = {
+        "number": np.arange(n, dtype=np.int64), "id": objects([d.id for d in corpus.docs]),
+        "source": objects([d.source for d in corpus.docs]), "published": objects([d.published for d in corpus.docs]),
+        "text": objects([d.text for d in corpus.docs]), "lang": objects(corpus.langs),
+        "lang_code": corpus.lang_code, "time": corpus.times, "weight": corpus.weight, "group": corpus.group,
+        "anchors": _pieces(corpus.ids, sizes), "kinds": _pieces(corpus.kinds, sizes),
+        "idf": _pieces(corpus.idf[corpus.ids], sizes), "keys": _pieces(np.array(corpus.vocab, object)[corpus.ids], sizes),
+        "cand": _pieces(corpus.ids[keep].astype(np.int64), np.bincount(doc_of[keep], minlength=n)),
+        "w_idx": _pieces(corpus.w_idx[entries], w_len), "w_data": _pieces(corpus.w_data[entries], w_len), "topic": topic,
+    }
+    bounds = np.r_[starts, n]
+    return [{k: v[bounds[r]:bounds[r + 1]] for k, v in columns.items()} for r in range(len(starts))]
+
+
+def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
+    """A :class:`dedup.stories._Corpus` of the rows of ``t`` (sorted by number), for the local engine's code.
+    Anchors get new ids in the order of their global ones, so merges, sums and ranks go as in the whole."""
+    n = len(t["number"])
+    sizes = np.array([len(a) for a in t["anchors"]], np.int64)
+    flat = np.concatenate([np.empty(0, np.int64)] + list(t["anchors"])).astype(np.int64)
+    used, inverse = np.unique(flat, return_inverse=True)
+    idf = np.zeros(len(used))
+    idf[inverse] = np.concatenate([np.empty(0)] + list(t["idf"]))
+    vocab = np.full(len(used), "", dtype=object)
+    if "keys" in t:
+        vocab[inverse] = np.concatenate([np.empty(0, object)] + list(t["keys"]))
+    kinds = (np.concatenate([np.empty(0, np.int8)] + list(t["kinds"])) if "kinds" in t
+             else np.zeros(len(flat), np.int8))
+    w_len = np.array([len(w) for w in t["w_idx"]], np.int64)
+    texts = t["text"].tolist() if "text" in t else [""] * n
+    docs = [Document(i, x or "", source=s, published=p) for i, x, s, p in
+            zip(t["id"].tolist() if "id" in t else [""] * n, texts, t["source"].tolist() if "source" in t else
+                [None] * n, t["published"].tolist() if "published" in t else [None] * n)]
+    return _Corpus(docs, t["lang"].tolist(), t["lang_code"] if "lang_code" in t else np.zeros(n, np.int32),
+                   np.r_[0, np.cumsum(sizes)].astype(np.int64), inverse.astype(np.int32), kinds, vocab.tolist(),
+                   np.zeros(len(used), np.int64), idf, t["weight"] if "weight" in t else np.zeros(n), t["time"], [],
+                   [], group=t["group"] if "group" in t else np.full(n, -1, np.int32), w_row=np.arange(n),
+                   w_ptr=np.r_[0, np.cumsum(w_len)].astype(np.int64),
+                   w_idx=np.concatenate([np.empty(0, np.int32)] + list(t["w_idx"])).astype(np.int32),
+                   w_data=np.concatenate([np.empty(0)] + list(t["w_data"])),
+                   topic=t["topic"] if "topic" in t else np.zeros((n, 1)), has_topic=has_topic,
+                   topic_weight=topic_weight)
+
+
+# -- fetching the other document of a pair --------------------------------------------------------------------
+
+def requests(numbers: np.ndarray, own: Table, r: int, starts: np.ndarray, text: np.ndarray | None = None) -> Table:
+    """Asks for the rows of ``numbers`` that are not in range ``r`` (``own``), from the ranges holding them;
+    ``text``: per number, whether its text is wanted too."""
+    numbers, inverse = np.unique(numbers, return_inverse=True)
+    wanted = np.zeros(len(numbers), np.int64) if text is None else np.bincount(inverse, text, len(numbers))
+    text = wanted > 0  # asked by any of its pairs
+    out = ~np.isin(numbers, own["number"])
+    return routed({"number": numbers[out], "to": np.full(int(out.sum()), r, np.int64), "text": text[out]},
+                  range_of(numbers[out], starts))
+
+
+def serve(own: Table, pieces: Sequence[Table], columns: Sequence[str]) -> Table:
+    """The asked rows of this range, with ``columns`` (and the text where asked), sent to who asked."""
+    asked = concat(pieces)
+    rows = np.searchsorted(own["number"], asked["number"])
+    out = {c: own[c][rows] for c in columns}
+    if "text" in own:
+        out["text"] = objects([x if want else "" for x, want in zip(own["text"][rows].tolist(),
+                                                                    asked["text"].tolist())])
+    return routed(out, asked["to"])
+
+
+def merged(own: Table, fetched: Sequence[Table], columns: Sequence[str]) -> Table:
+    """This range's rows (none if ``own`` is empty) and the fetched ones, sorted by number, with ``columns``."""
+    t = concat(([{c: own[c] for c in columns}] if own else []) + [{c: f[c] for c in columns} for f in fetched])
+    return take(t, np.argsort(t["number"], kind="stable"))
+
+
+def _local(t: Table, i: np.ndarray) -> np.ndarray:
+    return np.searchsorted(t["number"], i)
+
+
+# -- candidates and their scores ------------------------------------------------------------------------------
+
+def postings(own: Table, n_out: int) -> Table:
+    """(anchor, document) of every candidate-making anchor, to the task of the anchor."""
+    sizes = np.array([len(c) for c in own["cand"]], np.int64)
+    anchor = np.concatenate([np.empty(0, np.int64)] + list(own["cand"]))
+    return routed({"anchor": anchor, "number": np.repeat(own["number"], sizes)}, anchor % n_out)
+
+
+def anchor_pairs(pieces: Sequence[Table], starts: np.ndarray) -> Table:
+    """The pairs of documents sharing an anchor held here, to the range of the smaller one."""
+    from ..stories_kernels import candidate_pairs
+
+    t = concat(pieces)
+    docs, doc = np.unique(t["number"], return_inverse=True)
+    anchors, anchor = np.unique(t["anchor"], return_inverse=True)
+    by_doc = np.lexsort((anchor, doc))
+    doc_ptr = np.r_[0, np.cumsum(np.bincount(doc, minlength=len(docs)))].astype(np.int64)
+    by_anchor = np.lexsort((doc, anchor))
+    post_ptr = np.r_[0, np.cumsum(np.bincount(anchor, minlength=len(anchors)))].astype(np.int64)
+    left, right = candidate_pairs(0, len(docs), doc_ptr, anchor[by_doc].astype(np.int64), post_ptr,
+                                  doc[by_anchor].astype(np.int64), np.full(len(docs), -1, np.int64))
+    return routed({"i": docs[left], "j": docs[right]}, range_of(docs[left], starts))
+
+
+def unique_pairs(pieces: Sequence[Table]) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of ``pieces`` (columns i < j), once each, sorted."""
+    if not pieces:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    t = concat(pieces)
+    code = np.unique(pair_code(t["i"], t["j"]))
+    return code >> 32, code & 0xFFFFFFFF
+
+
+def copy_pairs(part: Part, starts: np.ndarray) -> Table:
+    """The verified near-duplicate pairs of the copy search, to the range of their smaller document."""
+    i, j = part.rows["i"].astype(np.int64), part.rows["j"].astype(np.int64)
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    return routed({"i": i, "j": j}, range_of(i, starts))
+
+
+def pair_requests(own: Table, pairs: Sequence[Table], r: int, starts: np.ndarray) -> Table:
+    return requests(concat(pairs)["j"], own, r, starts)
+
+
+def scored_links(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], copies: Sequence[Table],
+                 params: StoryParams, has_topic: np.ndarray, topic_weight: float) -> Part:
+    """Links whose smaller document is in this range: candidates with a positive score and copies (score
+    1), by (i, j), as :func:`dedup.stories._links` makes them."""
+    i, j = unique_pairs(pairs)
+    t = merged(own, fetched, SCORE_COLUMNS)
+    score = _score(corpus_of(t, has_topic, topic_weight), params, _local(t, i), _local(t, j)).score
+    ci, cj = unique_pairs(copies)
+    keep = (score > 0) & ~np.isin(pair_code(i, j), pair_code(ci, cj))
+    i, j, score = np.r_[i[keep], ci], np.r_[j[keep], cj], np.r_[score[keep], np.ones(len(ci))]
+    order = np.lexsort((j, i))
+    return Part({"i": i[order], "j": j[order], "score": score[order]},
+                {"candidates": len(keep), "links": len(order), "copies": len(ci)})
+
+
+def links_to_labels(part: Part, n_out: int) -> Table:
+    """Links to the task holding the component label of their smaller document."""
+    return routed(dict(part.rows), part.rows["i"] % n_out)
+
+
+def linkage(pieces: Sequence[Table], threshold: float, starts: np.ndarray) -> Table:
+    """Average linkage on the whole components held here (:func:`dedup.stories.linkage_labels`); the stories
+    (two members or more) go to the range of their first member."""
+    t = concat(pieces)
+    nodes = np.unique(np.concatenate([t["i"], t["j"]]))
+    left, right = _local({"number": nodes}, t["i"]), _local({"number": nodes}, t["j"])
+    order = np.lexsort((right, left))
+    labels = linkage_labels(len(nodes), left[order], right[order], t["score"][order], threshold)
+    grouped = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[grouped])) + 1
+    groups = [g for g in np.split(grouped, cuts) if len(g) > 1] if len(nodes) else []
+    first = np.array([nodes[g[0]] for g in groups], np.int64)
+    return routed({"first": first, "members": objects([nodes[g] for g in groups])}, range_of(first, starts))
+
+
+# -- stories and their links ----------------------------------------------------------------------------------
+
+def sorted_stories(pieces: Sequence[Table]) -> Part:
+    """The stories whose first member is in this range, by that member; the client numbers them."""
+    t = concat(pieces)
+    t = take(t, np.argsort(t["first"], kind="stable"))
+    return Part(t, {"stories": len(t["first"]), "members": sum(len(m) for m in t["members"].tolist())})
+
+
+def member_requests(part: Part, r: int, starts: np.ndarray) -> Table:
+    members = np.concatenate([np.empty(0, np.int64)] + list(part.rows["members"]))
+    return requests(members, {"number": np.empty(0, np.int64)}, r, starts)
+
+
+def story_pairs(part: Part, starts: np.ndarray) -> Table:
+    """Every pair inside each story, to the range of the smaller document."""
+    left, right = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for members in part.rows["members"].tolist():
+        a, b = np.triu_indices(len(members), 1)
+        left.append(members[a])
+        right.append(members[b])
+    i, j = np.concatenate(left), np.concatenate(right)
+    return routed({"i": i, "j": j}, range_of(i, starts))
+
+
+def story_text(part: Part, fetched: Sequence[Table], first_number: int) -> str:
+    """stories.jsonl lines of this range's stories, numbered from ``first_number``."""
+    t = merged({}, fetched, META_COLUMNS)
+    docs = [Document(i, "", source=s, published=p) for i, s, p in
+            zip(t["id"].tolist(), t["source"].tolist(), t["published"].tolist())]
+    corpus = SimpleNamespace(docs=docs, times=t["time"], langs=t["lang"].tolist())
+    return "".join(_line(story_record(_story(first_number + k, _local(t, members).tolist(), corpus)))
+                   for k, members in enumerate(part.rows["members"].tolist()))
+
+
+def link_requests(own: Table, pairs: Sequence[Table], copies: Sequence[Table], r: int, starts: np.ndarray) -> Table:
+    """The other documents of this range's story pairs; their texts too where the pair is a copy."""
+    i, j = unique_pairs(pairs)
+    ci, cj = unique_pairs(copies)
+    return requests(j, own, r, starts, text=np.isin(pair_code(i, j), pair_code(ci, cj)))
+
+
+def link_text(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], copies: Sequence[Table],
+              params: StoryParams, has_topic: np.ndarray, topic_weight: float) -> tuple[str, int, int]:
+    """links.jsonl lines of the pairs inside stories whose smaller document is here (by (a, b)), how many,
+    and how many pairs were scored: what :func:`dedup.stories._story_pairs` and ``LinkList`` make of them."""
+    i, j = unique_pairs(pairs)
+    t = merged(own, fetched, LINK_COLUMNS + ("text",))
+    corpus = corpus_of(t, has_topic, topic_weight)
+    n = len(t["number"])
+    left, right = _local(t, i), _local(t, j)
+    ci, cj = unique_pairs(copies)
+    copy_codes = _codes(_local(t, ci), _local(t, cj), n)
+    scored = _score(corpus, params, left, right)
+    scored = scored.with_score(np.where(np.isin(_codes(left, right, n), copy_codes), 1.0, scored.score))
+    scored = scored.take(scored.score > 0)
+    links = LinkList(scored, corpus, params, copy_codes)
+    return "".join(_line(link_record(link)) for link in links), len(links), len(i)
