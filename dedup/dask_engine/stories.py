@@ -165,7 +165,9 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
         corpus.topic_weight = params.topic_weight
         _word_vectors(corpus, params.topic_weight, params.topic_dims, params.topic_max_dims, params.topic_sample)
     clock.lap("words")
-    files = _files(job, corpus, order.starts, verified, params, options, figures, clock)
+    # pairs cost far more here than in `find`: at least one range per block, whatever --units-per-range
+    ranges = max(1, min(n, max(len(order.starts), len(blocks))))
+    files = _files(job, corpus, (np.arange(ranges) * n) // ranges, verified, params, options, figures, clock)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_texts(files[0], Path(out) / "stories.jsonl")
     write_texts(files[1], Path(out) / "links.jsonl")

@@ -36,18 +36,18 @@ META_COLUMNS = ("number", "id", "source", "published", "lang", "time")
 LINK_COLUMNS = SCORE_COLUMNS + ("id", "source", "published", "keys", "kinds")
 
 
-def held(table: Table) -> Table:
-    """A range as a task's result (its data in the task, so a lost copy is made again)."""
-    return table
+def held(packed: dict) -> Table:
+    """A range as a task's result, its ragged columns made one array per document again. The data travels
+    in the task, so that a lost copy is made again; flat, it is a tenth of the pickled size."""
+    out = dict(packed["columns"])
+    for name, (values, lengths) in packed["ragged"].items():
+        out[name] = objects(np.split(values, np.cumsum(lengths)[:-1]) if len(lengths) else [])
+    return out
 
 
-def _pieces(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """``values`` cut into consecutive pieces of ``lengths``, as an object array of arrays."""
-    return objects(np.split(values, np.cumsum(lengths)[:-1]) if len(lengths) else [])
-
-
-def record_tables(corpus: _Corpus, starts: np.ndarray, limit: int) -> list[Table]:
-    """One table per range of the id order (``starts``), a row per document, sorted by number.
+def record_tables(corpus: _Corpus, starts: np.ndarray, limit: int) -> list[dict]:
+    """One table per range of the id order (``starts``), a row per document, sorted by number, packed for
+    :func:`held` (ragged columns as their values and lengths).
 
     ``cand``: the anchors that make candidate pairs (held by at most ``limit`` documents)."""
     n = len(corpus.docs)
@@ -68,13 +68,18 @@ def record_tables(corpus: _Corpus, starts: np.ndarray, limit: int) -> list[Table
         "source": objects([d.source for d in corpus.docs]), "published": objects([d.published for d in corpus.docs]),
         "text": objects([d.text for d in corpus.docs]), "lang": objects(corpus.langs),
         "lang_code": corpus.lang_code, "time": corpus.times, "weight": corpus.weight, "group": corpus.group,
-        "anchors": _pieces(corpus.ids, sizes), "kinds": _pieces(corpus.kinds, sizes),
-        "idf": _pieces(corpus.idf[corpus.ids], sizes), "keys": _pieces(np.array(corpus.vocab, object)[corpus.ids], sizes),
-        "cand": _pieces(corpus.ids[keep].astype(np.int64), np.bincount(doc_of[keep], minlength=n)),
-        "w_idx": _pieces(corpus.w_idx[entries], w_len), "w_data": _pieces(corpus.w_data[entries], w_len), "topic": topic,
+        "topic": topic,
     }
+    ragged = {"anchors": (corpus.ids, sizes), "kinds": (corpus.kinds, sizes), "idf": (corpus.idf[corpus.ids], sizes),
+              "keys": (np.array(corpus.vocab, object)[corpus.ids], sizes),
+              "cand": (corpus.ids[keep].astype(np.int64), np.bincount(doc_of[keep], minlength=n)),
+              "w_idx": (corpus.w_idx[entries], w_len), "w_data": (corpus.w_data[entries], w_len)}
     bounds = np.r_[starts, n]
-    return [{k: v[bounds[r]:bounds[r + 1]] for k, v in columns.items()} for r in range(len(starts))]
+    offsets = {name: np.r_[0, np.cumsum(lengths)] for name, (_, lengths) in ragged.items()}
+    return [{"columns": {k: v[lo:hi] for k, v in columns.items()},
+             "ragged": {k: (values[offsets[k][lo]:offsets[k][hi]], lengths[lo:hi])
+                        for k, (values, lengths) in ragged.items()}}
+            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
 def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
