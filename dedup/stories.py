@@ -333,7 +333,6 @@ def tfidf_rows(words: Sequence[WordIds], terms: Sequence[str], max_df: float = 0
     counts, so the counting can happen elsewhere (other processes, Dask workers) with the same result.
     """
     from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import TfidfTransformer
 
     n = len(words)
     sizes = np.array([len(ids) for ids, _ in words], np.int64)
@@ -355,7 +354,29 @@ def tfidf_rows(words: Sequence[WordIds], terms: Sequence[str], max_df: float = 0
     new_column = np.cumsum(keep) - 1
     # a document's terms are sorted, so its columns are in order
     m = csr_matrix((counts[kept].astype(np.float64), new_column[cols[kept]], indptr), shape=(n, int(keep.sum())))
-    return TfidfTransformer(sublinear_tf=True).fit_transform(m).tocsr()
+    return tfidf_of(m, term_idf(np.bincount(m.indices, minlength=m.shape[1]), n))
+
+
+def term_idf(df: np.ndarray, n: int) -> np.ndarray:
+    """``1 + log((n + 1) / (df + 1))`` of terms in ``df`` of ``n`` documents, with scikit-learn's
+    ``TfidfTransformer.fit`` arithmetic (smoothed), so that the same counts give the same bits."""
+    df = df.astype(np.float64) + 1.0
+    idf = np.full_like(df, fill_value=n + 1, dtype=np.float64)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
+def tfidf_of(counts, idf: np.ndarray):
+    """TF-IDF rows (CSR) of a matrix of term counts, given its columns' ``idf`` (:func:`term_idf`):
+    scikit-learn's ``TfidfTransformer(sublinear_tf=True).transform``, rows L2-normalised. Each row's
+    values depend on that row and ``idf`` only, so rows made in pieces are the rows made whole."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    transformer = TfidfTransformer(sublinear_tf=True)
+    transformer.idf_, transformer.n_features_in_ = idf, len(idf)
+    return transformer.transform(counts).tocsr()
 
 
 def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float = 0.0,
@@ -384,13 +405,8 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
         m = tfidf_rows([corpus.words[i] for i in members], corpus.terms)
         if m is None:
             continue
-        dims = min(int(round(topic_dims * math.sqrt(len(members)))), m.shape[1] - 1, topic_max_dims)
-        # a projection keeping more than half the documents' dimensions is no topic model (small groups)
-        z = None
-        if topic_weight > 0 and 2 <= dims <= len(members) // 2:
-            z = _lsa(m, dims, topic_sample)
-            norms = np.linalg.norm(z, axis=1, keepdims=True)
-            z = z / np.where(norms > 0, norms, 1.0)
+        dims = topic_dims_of(len(members), m.shape[1], topic_weight, topic_dims, topic_max_dims)
+        z = unit_rows(_lsa(m, dims, topic_sample)) if dims else None
         corpus.group[members] = len(mats)
         corpus.w_row[members] = rows + np.arange(len(members))
         rows += len(members)
@@ -411,24 +427,48 @@ def _word_vectors(corpus: _Corpus, topic_weight: float = 0.0, topic_dims: float 
     corpus.has_topic = np.array(has_topic, np.bool_)
 
 
+def topic_dims_of(n: int, terms: int, topic_weight: float, topic_dims: float, topic_max_dims: int) -> int:
+    """Dimensions of the topic projection of a language group of ``n`` documents and ``terms`` columns,
+    or 0 for none: a projection keeping more than half the documents' dimensions is no topic model."""
+    dims = min(int(round(topic_dims * math.sqrt(n))), terms - 1, topic_max_dims)
+    return dims if topic_weight > 0 and 2 <= dims <= n // 2 else 0
+
+
+def unit_rows(z: np.ndarray) -> np.ndarray:
+    """``z`` with its rows L2-normalised (rows of zeros stay zero); row by row, whatever the other rows."""
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    return z / np.where(norms > 0, norms, 1.0)
+
+
+def sample_rows(n: int, sample: int) -> np.ndarray:
+    """The rows of a group of ``n`` > ``sample`` documents that its topic directions are learnt from."""
+    return np.linspace(0, n - 1, sample).round().astype(np.int64)
+
+
+def topic_model(dims: int):
+    """The truncated SVD (ARPACK, seeded) of the topic projection."""
+    from sklearn.decomposition import TruncatedSVD
+
+    return TruncatedSVD(dims, algorithm="arpack", random_state=0)
+
+
 def _lsa(m, dims: int, sample: int) -> np.ndarray:
     """Rows of ``m`` projected on its ``dims`` main singular directions (truncated SVD, ARPACK).
 
     A group of more than ``sample`` documents learns the directions from ``sample`` of them,
-    evenly spaced in id order, and projects all: the SVD's cost stops growing with the
-    corpus, and a topic space from thousands of articles is as good as one from all.
+    evenly spaced in id order (:func:`sample_rows`), and projects all: the SVD's cost stops
+    growing with the corpus, and a topic space from thousands of articles is as good as one
+    from all.
     """
-    from sklearn.decomposition import TruncatedSVD
     from threadpoolctl import threadpool_limits
 
-    svd = TruncatedSVD(dims, algorithm="arpack", random_state=0)
+    svd = topic_model(dims)
     # one BLAS thread: ARPACK's dense steps are small, and BLAS threads spinning on a busy
     # machine made this stage 4x slower (measured on 2 shared cores)
     with threadpool_limits(1, user_api="blas"):
         if m.shape[0] <= sample:
             return svd.fit_transform(m)
-        rows = np.linspace(0, m.shape[0] - 1, sample).round().astype(np.int64)
-        svd.fit(m[rows])
+        svd.fit(m[sample_rows(m.shape[0], sample)])
         return svd.transform(m)
 
 
