@@ -323,7 +323,10 @@ def word_ids(words: Words, term_id: dict[str, int]) -> WordIds:
     return ids, counts.astype(np.uint16) if len(counts) and counts.max() < 2**16 else counts
 
 
-def tfidf_rows(words: Sequence[WordIds], terms: Sequence[str], max_df: float = 0.5):
+WORD_MAX_DF = 0.5  # terms in more than this share of a language group's documents are left out of its vectors
+
+
+def tfidf_rows(words: Sequence[WordIds], terms: Sequence[str], max_df: float = WORD_MAX_DF):
     """TF-IDF rows (CSR, float64, columns in term order) of documents given by their word ids (in
     ``terms``, each document's in term order) and counts, or None when no term is left.
 

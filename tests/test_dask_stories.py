@@ -121,6 +121,18 @@ def test_other_parameters_and_no_copy_links(client, stories_news, tmp_path):
     assert "copy" not in {link["kind"] for link in read_jsonl(tmp_path / "dask" / "links.jsonl")}
 
 
+@pytest.mark.parametrize("params", [StoryParams(topic_sample=40, topic_dims=2.0), StoryParams(word_weight=0.0)],
+                         ids=["sampled-topics", "no-words"])
+def test_topics_learnt_from_a_sample_and_anchors_alone(client, stories_news, tmp_path, params):
+    """Language groups of about 67 documents learn 16 topic directions from 40 of them, and every range
+    projects its own rows (against the local projection of the whole group); or no word vectors at all."""
+    local_files(stories_news, tmp_path / "local", params)
+    figures = stories_files(client, stories_news, ReadParams(), params, tmp_path / "dask",
+                            Options(blocksize=150_000))
+    assert_same_files(tmp_path / "local", tmp_path / "dask")
+    assert figures["blocks"] >= 4 and figures["stories"] > 20
+
+
 def test_a_worker_killed_mid_run_changes_nothing(client, stories_news, stories_local, tmp_path):
     """SIGKILL one worker process once a block's anchors are extracted (its nanny starts a new one): the
     blocks it held (documents, anchors, sketches) are read again, and the files are the same."""

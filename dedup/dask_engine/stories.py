@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import warnings
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -52,16 +51,17 @@ from ..errors import InputError
 from ..params import Config, MatchParams, ReadParams
 from ..pipeline import spec_of
 from ..sketch import sketch
-from ..stories import Features, StoryParams, _anchor_work, _Clock, _Corpus, _features_of, _prepare, _word_vectors
+from ..stories import Features, StoryParams, _anchor_work, _Clock, _features_of
 from . import components
 from .engine import OnProblem, Options, _verified_pairs, order_documents, read_blocks
 from .inputs import Block, read_block
 from .matching import BlockData, units_of
 from .output import write_texts
 from .parts import Job, Sized, objects, one_thread
-from .story_parts import (LINK_COLUMNS, META_COLUMNS, SCORE_COLUMNS, anchor_pairs, copy_pairs, held, link_requests,
-                          link_text, linkage, links_to_labels, member_requests, pair_requests, postings,
-                          record_tables, scored_links, serve, sorted_stories, story_pairs, story_text)
+from .story_model import build_model
+from .story_parts import (LINK_COLUMNS, META_COLUMNS, SCORE_COLUMNS, anchor_pairs, copy_pairs, link_requests, link_text,
+                          linkage, links_to_labels, member_requests, pair_requests, postings, scored_links, serve,
+                          sorted_stories, story_pairs, story_text)
 
 @dataclass
 class StoryBlock(Sized):
@@ -115,25 +115,6 @@ def sketched_of(data: StoryBlock) -> BlockData:
     return data.sketched
 
 
-def numbered(data: StoryBlock, numbers: np.ndarray) -> tuple[np.ndarray, list[Document], list[Features]]:
-    """The documents kept by the id order, their numbers and features (to the client)."""
-    rows = np.flatnonzero(numbers >= 0).tolist()
-    return numbers[rows], [data.docs[r] for r in rows], [data.features[r] for r in rows]
-
-
-def _documents(job: Job, datas: Sequence[Future], numbers: Sequence[Future],
-               n: int) -> tuple[list[Document], list[Features]]:
-    """The documents in id order (what ``sorted_documents`` gives locally) and their features."""
-    docs: list = [None] * n
-    features: list = [None] * n
-    for future in job.map("stories-gather", numbered, datas, numbers):
-        nums, block_docs, block_features = future.result()
-        for k, number in enumerate(nums.tolist()):
-            docs[number], features[number] = block_docs[k], block_features[k]
-        future.release()
-    return docs, features
-
-
 def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, params: StoryParams,
                   out: str | os.PathLike, options: Options = Options(),
                   on_problem: OnProblem | None = None) -> dict:
@@ -156,18 +137,16 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
                "links": 0}
     verified = (_verified_pairs(job, job.map("copies-data", sketched_of, datas), order.numbers, config, {}, {})
                 if config is not None and n >= 2 else [])  # runs on the cluster meanwhile
-    docs, features = _documents(job, datas, order.numbers, n)
-    del datas  # the blocks' texts and features are here now (the sketches stay for the copy search)
-    corpus = _prepare(docs, features=features)
-    del docs, features
-    clock.lap("anchors")
-    if params.word_weight > 0:
-        corpus.topic_weight = params.topic_weight
-        _word_vectors(corpus, params.topic_weight, params.topic_dims, params.topic_max_dims, params.topic_sample)
-    clock.lap("words")
     # pairs cost far more here than in `find`: at least one range per block, whatever --units-per-range
     ranges = max(1, min(n, max(len(order.starts), len(blocks))))
-    files = _files(job, corpus, (np.arange(ranges) * n) // ranges, verified, params, options, figures, clock)
+    starts = (np.arange(ranges) * n) // ranges
+    files = ([], [], [])
+    if n:
+        own, model = build_model(job, datas, order.numbers, starts, n, params)
+        del datas  # the ranges hold the documents now (the sketches stay for the copy search)
+        figures["anchors"] = model.pop("anchors")
+        clock.lap("model")
+        files = _files(job, own, starts, verified, params, model, options, figures, clock)
     Path(out).mkdir(parents=True, exist_ok=True)
     write_texts(files[0], Path(out) / "stories.jsonl")
     write_texts(files[1], Path(out) / "links.jsonl")
@@ -176,20 +155,11 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
     return {**figures, "seconds": clock.laps, "peak_rss_mb": clock.peaks}
 
 
-def _files(job: Job, corpus: _Corpus, starts: np.ndarray, verified: Sequence[Future], params: StoryParams,
-           options: Options, figures: dict, clock: _Clock) -> tuple[list, list, list]:
-    """Futures of the texts of stories.jsonl and links.jsonl by range, and of the links' counts; the corpus
-    goes to the cluster, a range of the id order in each task, and is dropped here."""
-    n, ranges = len(corpus.docs), len(starts)
-    if n == 0:
-        return [], [], []
-    limit = max(2, min(int(params.max_df * n), params.max_bucket))
-    with warnings.catch_warnings():  # the ranges travel in the task graph, so that a lost one can be made again
-        warnings.filterwarnings("ignore", "(Large object|Sending large graph)")
-        own = job.map("stories-own", held, record_tables(corpus, starts, limit))
-    scoring = {"params": params, "has_topic": corpus.has_topic, "topic_weight": corpus.topic_weight}
-    figures["anchors"] = len(corpus.vocab)
-    del corpus
+def _files(job: Job, own: Sequence[Future], starts: np.ndarray, verified: Sequence[Future], params: StoryParams,
+           model: dict, options: Options, figures: dict, clock: _Clock) -> tuple[list, list, list]:
+    """Futures of the texts of stories.jsonl and links.jsonl by range, and of the links' counts."""
+    ranges = len(starts)
+    scoring = {"params": params, **model}
     numbers = list(range(ranges))
     post = job.exchange("cand-move", job.map("cand-post", postings, own, n_out=ranges), ranges)
     pairs = job.exchange("pairs-move", job.map("cand-pairs", anchor_pairs, post, starts=starts), ranges)

@@ -36,52 +36,6 @@ META_COLUMNS = ("number", "id", "source", "published", "lang", "time")
 LINK_COLUMNS = SCORE_COLUMNS + ("id", "source", "published", "keys", "kinds")
 
 
-def held(packed: dict) -> Table:
-    """A range as a task's result, its ragged columns made one array per document again. The data travels
-    in the task, so that a lost copy is made again; flat, it is a tenth of the pickled size."""
-    out = dict(packed["columns"])
-    for name, (values, lengths) in packed["ragged"].items():
-        out[name] = objects(np.split(values, np.cumsum(lengths)[:-1]) if len(lengths) else [])
-    return out
-
-
-def record_tables(corpus: _Corpus, starts: np.ndarray, limit: int) -> list[dict]:
-    """One table per range of the id order (``starts``), a row per document, sorted by number, packed for
-    :func:`held` (ragged columns as their values and lengths).
-
-    ``cand``: the anchors that make candidate pairs (held by at most ``limit`` documents)."""
-    n = len(corpus.docs)
-    sizes = np.diff(corpus.indptr)
-    has_words = corpus.group >= 0
-    ptr = corpus.w_ptr if len(corpus.w_ptr) > 1 else np.zeros(2, np.int64)
-    row = np.where(has_words, corpus.w_row, 0)
-    w_start = np.where(has_words, ptr[row], 0)
-    w_len = np.where(has_words, ptr[row + 1] - ptr[row], 0)
-    # the stacked rows' entries of each document, in document order
-    entries = np.repeat(w_start - (np.cumsum(w_len) - w_len), w_len) + np.arange(int(w_len.sum()))
-    topic = np.zeros((n, corpus.topic.shape[1]))
-    topic[has_words] = corpus.topic[corpus.w_row[has_words]]
-    keep = corpus.df[corpus.ids] <= limit if len(corpus.ids) else np.zeros(0, bool)
-    doc_of = np.repeat(np.arange(n), sizes)
-    columns = {
-        "number": np.arange(n, dtype=np.int64), "id": objects([d.id for d in corpus.docs]),
-        "source": objects([d.source for d in corpus.docs]), "published": objects([d.published for d in corpus.docs]),
-        "text": objects([d.text for d in corpus.docs]), "lang": objects(corpus.langs),
-        "lang_code": corpus.lang_code, "time": corpus.times, "weight": corpus.weight, "group": corpus.group,
-        "topic": topic,
-    }
-    ragged = {"anchors": (corpus.ids, sizes), "kinds": (corpus.kinds, sizes), "idf": (corpus.idf[corpus.ids], sizes),
-              "keys": (np.array(corpus.vocab, object)[corpus.ids], sizes),
-              "cand": (corpus.ids[keep].astype(np.int64), np.bincount(doc_of[keep], minlength=n)),
-              "w_idx": (corpus.w_idx[entries], w_len), "w_data": (corpus.w_data[entries], w_len)}
-    bounds = np.r_[starts, n]
-    offsets = {name: np.r_[0, np.cumsum(lengths)] for name, (_, lengths) in ragged.items()}
-    return [{"columns": {k: v[lo:hi] for k, v in columns.items()},
-             "ragged": {k: (values[offsets[k][lo]:offsets[k][hi]], lengths[lo:hi])
-                        for k, (values, lengths) in ragged.items()}}
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
-
-
 def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
     """A :class:`dedup.stories._Corpus` of the rows of ``t`` (sorted by number), for the local engine's code.
     Anchors get new ids in the order of their global ones, so merges, sums and ranks go as in the whole."""

@@ -1,0 +1,313 @@
+"""The stories corpus model made on the workers, a range of the id order in each task.
+
+What :func:`dedup.stories._prepare` and ``_word_vectors`` make of the whole corpus, made
+from pieces with the same arithmetic:
+
+* **Rows** (:func:`range_rows` -> :func:`gathered`): each block sends its documents and
+  their features (anchor keys, word counts, date) to the range of the id order holding them.
+* **Vocabularies** (:func:`vocabulary_keys` -> :func:`rank_keys` -> :func:`ranked`): anchor
+  keys, and ``language + NUL + term`` for the words, are sample-sorted across ranges as the
+  ids are (``order.py``): each sorting task counts its keys' documents (``df``), keeps the
+  anchors of two documents or more and the terms of at most ``WORD_MAX_DF`` of their
+  language's documents, and numbers them; the counts before it (per language for terms)
+  make the numbers global. So an anchor's id is its rank in key order and a term's column its
+  rank among its language's kept terms, as the local code numbers them.
+* **Anchors and words of each document** (:func:`build_range`): ids sorted, kinds, idf and
+  weight (the same sums in the same order), TF-IDF rows from the counts and the global
+  ``df`` (:func:`dedup.stories.tfidf_of`: each row depends on itself and the idf only).
+* **Topics** (:func:`topic_fit` -> :func:`with_topics`): a language group's topic directions
+  are learnt in one task, from the group's rows (all of them, up to ``topic_sample``, as
+  ``fit_transform``) or its sampled rows (then each range projects its own rows).
+
+The client only sees counts: per range and language, and kept keys per sorting task.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from ..stories import (PHRASE, WORD_MAX_DF, _time, sample_rows, term_idf, tfidf_of, topic_dims_of, topic_model,
+                       unit_rows)
+from .order import SAMPLE, boundaries
+from .parts import Part, Table, concat, objects, routed, take
+
+SEP = "\x00"  # between a group (language; "" for anchors) and a key: sorts by group, then key
+
+
+def range_rows(data, numbers: np.ndarray, starts: np.ndarray) -> Table:
+    """The numbered documents of a block with their features and date, to the range holding them."""
+    from .order import range_of
+
+    rows = np.flatnonzero(numbers >= 0).tolist()
+    docs = [data.docs[r] for r in rows]
+    features = [data.features[r] for r in rows]
+    number = numbers[rows]
+    words = [f[3] for f in features]
+    return routed({"number": number, "id": objects([d.id for d in docs]),
+                   "source": objects([d.source for d in docs]), "published": objects([d.published for d in docs]),
+                   "text": objects([d.text for d in docs]), "lang": objects([f[0] for f in features]),
+                   "found": objects([f[1] for f in features]), "codes": objects([f[2] for f in features]),
+                   "terms": objects([w[0] if w else "" for w in words]),
+                   "counts": objects([w[1] if w else np.empty(0, np.int32) for w in words]),
+                   "time": np.array([_time(d) for d in docs], float)}, range_of(number, starts))
+
+
+def _sample(keys: list[str]) -> list[str]:
+    ordered = sorted(set(keys))
+    return ordered[::max(1, len(ordered) // SAMPLE)]
+
+
+def _term_keys(t: Table) -> list[str]:
+    return [f"{lang}{SEP}{term}" for lang, terms in zip(t["lang"].tolist(), t["terms"].tolist())
+            for term in (terms.split("\n") if terms else [])]
+
+
+def _anchor_keys(t: Table) -> list[str]:
+    return [SEP + k for found in t["found"].tolist() for k in found]
+
+
+def gathered(pieces: Sequence[Table], words: bool) -> Part:
+    """A range's documents by number; facts: documents per language, samples of its keys."""
+    t = concat(pieces)
+    t = take(t, np.argsort(t["number"], kind="stable"))
+    return Part(t, {"langs": dict(Counter(t["lang"].tolist())), "anchor_sample": _sample(_anchor_keys(t)),
+                    "term_sample": _sample(_term_keys(t)) if words else []})
+
+
+def vocabulary_keys(part: Part, r: int, terms: bool, cuts: np.ndarray) -> Table:
+    """Every (document, key) of the range, numbered by its place in the range (``slot``), to its sorting task."""
+    keys = objects(_term_keys(part.rows) if terms else _anchor_keys(part.rows))
+    dest = np.searchsorted(cuts, keys, side="right") if len(cuts) else np.zeros(len(keys), np.int64)
+    return routed({"key": keys, "slot": np.arange(len(keys)), "range": np.full(len(keys), r, np.int64)}, dest)
+
+
+def rank_keys(pieces: Sequence[Table], low: int, limits: dict[str, float] | None) -> Part:
+    """The keys of this sorting task: documents holding each (``df``), and the rank of the kept ones
+    (``df >= low``, and at most ``limits[group]`` where given) among their group's kept keys here."""
+    t = concat(pieces)
+    keys, inverse, df = np.unique(t["key"], return_inverse=True, return_counts=True)
+    group = [k.split(SEP, 1)[0] for k in keys.tolist()]
+    names = sorted(set(group))
+    gidx = np.searchsorted(np.array(names, dtype=object), np.array(group, dtype=object)) if names else \
+        np.zeros(0, np.int64)
+    keep = df >= low
+    if limits is not None:
+        keep &= df <= np.array([limits[g] for g in group], float)
+    rank = np.full(len(keys), -1, np.int64)
+    kept = {}
+    for g, name in enumerate(names):  # keys are sorted, so a group's keys are together and in key order
+        mine = np.flatnonzero(keep & (gidx == g))
+        rank[mine] = np.arange(len(mine))
+        kept[name] = len(mine)
+    return Part({"range": t["range"], "slot": t["slot"], "df": df[inverse], "rank": rank[inverse],
+                 "group": gidx[inverse]}, {"kept": kept, "groups": names})
+
+
+def ranked(part: Part, offsets: Sequence[int]) -> Table:
+    """Each (document, key) answered with its global number (-1: not kept) and ``df``, back to its range."""
+    t = part.rows
+    number = np.where(t["rank"] >= 0, t["rank"] + np.asarray(offsets, np.int64)[t["group"]], -1) if len(offsets) \
+        else t["rank"]
+    return routed({"slot": t["slot"], "id": number, "df": t["df"]}, t["range"])
+
+
+def _answers(pieces: Sequence[Table], size: int) -> tuple[np.ndarray, np.ndarray]:
+    t = concat(pieces)
+    ids, df = np.full(size, -1, np.int64), np.zeros(size, np.int64)
+    ids[t["slot"]], df[t["slot"]] = t["id"], t["df"]
+    return ids, df
+
+
+def build_range(part: Part, anchors: Sequence[Table], terms: Sequence[Table] | None, n: int, limit: int,
+                codes: dict[str, int], groups: dict[str, int], columns: dict[str, int],
+                counts: dict[str, int]) -> Table:
+    """The range's rows for the pair stages (``story_parts``): what ``_prepare`` and ``_word_vectors``
+    make of these documents, without topic rows yet."""
+    t = part.rows
+    m = len(t["number"])
+    found = t["found"].tolist()
+    sizes = np.array([len(f) for f in found], np.int64)
+    flat_keys = objects([k for f in found for k in f])
+    flat_kind = np.frombuffer(b"".join(t["codes"].tolist()), np.int8)
+    ids, df = _answers(anchors, len(flat_keys))
+    doc_of = np.repeat(np.arange(m), sizes)
+    linkable = ids >= 0
+    unique = np.bincount(doc_of[~linkable & (flat_kind != PHRASE)], minlength=m)
+    order = np.lexsort((ids[linkable], doc_of[linkable]))
+    keys, kinds = flat_keys[linkable][order], flat_kind[linkable][order]
+    a_ids, a_df, a_doc = ids[linkable][order], df[linkable][order], doc_of[linkable][order]
+    idf = np.log((n + 1) / a_df) if len(a_df) else np.empty(0)
+    phrase = np.array([" " in k and not k.startswith("date:") for k in keys.tolist()], dtype=bool)
+    weight = np.bincount(a_doc, np.where(phrase, 0.0, idf), minlength=m) + math.log(n + 1) * unique
+    per_doc = np.bincount(a_doc, minlength=m)
+    cand = df[linkable][order] <= limit
+    out = {c: t[c] for c in ("number", "id", "source", "published", "text", "lang", "time")}
+    out.update(lang_code=np.array([codes[x] for x in t["lang"].tolist()], np.int32), weight=weight,
+               anchors=_cut(a_ids.astype(np.int32), per_doc), kinds=_cut(kinds, per_doc), idf=_cut(idf, per_doc),
+               keys=_cut(keys, per_doc), cand=_cut(a_ids[cand], np.bincount(a_doc[cand], minlength=m)))
+    out.update(_word_rows(t, terms, groups, columns, counts))
+    return out
+
+
+def _cut(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return objects(np.split(values, np.cumsum(lengths)[:-1]) if len(lengths) else [])
+
+
+def _word_rows(t: Table, terms: Sequence[Table] | None, groups: dict[str, int], columns: dict[str, int],
+               counts: dict[str, int]) -> Table:
+    """Group and TF-IDF row (columns, values) of each document: :func:`dedup.stories.tfidf_rows` of its
+    language group, made from this range's rows and the group's document frequencies."""
+    from scipy.sparse import csr_matrix
+
+    m = len(t["number"])
+    langs = t["lang"].tolist()
+    group = np.array([groups.get(x, -1) for x in langs], np.int32)
+    w_idx = [np.empty(0, np.int32)] * m
+    w_data = [np.empty(0)] * m
+    if terms is not None:
+        sizes = np.array([len(c) for c in t["counts"]], np.int64)
+        column, df = _answers(terms, int(sizes.sum()))
+        starts = np.r_[0, np.cumsum(sizes)]
+        for lang, g in groups.items():
+            rows = [k for k in range(m) if langs[k] == lang]
+            if not rows:
+                continue
+            pieces = [np.arange(starts[k], starts[k + 1]) for k in rows]
+            entries = np.concatenate(pieces)
+            kept = entries[column[entries] >= 0]
+            lengths = np.array([int((column[p] >= 0).sum()) for p in pieces], np.int64)
+            idf = np.zeros(columns[lang])
+            idf[column[kept]] = term_idf(df[kept], counts[lang])
+            values = np.concatenate([np.empty(0)] + [c.astype(np.float64) for c in t["counts"][rows]])
+            values = values[column[entries] >= 0]
+            mat = tfidf_of(csr_matrix((values, column[kept], np.r_[0, np.cumsum(lengths)]),
+                                      shape=(len(rows), columns[lang])), idf)
+            for k, row in enumerate(rows):
+                w_idx[row] = mat.indices[mat.indptr[k]:mat.indptr[k + 1]].astype(np.int32)
+                w_data[row] = mat.data[mat.indptr[k]:mat.indptr[k + 1]]
+    return {"group": group, "w_idx": objects(w_idx), "w_data": objects(w_data)}
+
+
+# -- topics ---------------------------------------------------------------------------------------------------
+
+def topic_rows(own: Table, first: int, lang: str, g: int, sample: np.ndarray | None) -> Table:
+    """The TF-IDF rows of one language group held here, with their rank in the group (from ``first``), to the
+    group's topic task; only the ranks in ``sample`` where it is given."""
+    rows = np.flatnonzero(own["lang"] == lang)
+    rank = first + np.arange(len(rows))
+    if sample is not None:
+        keep = np.isin(rank, sample)
+        rows, rank = rows[keep], rank[keep]
+    return routed({"rank": rank, "number": own["number"][rows], "w_idx": own["w_idx"][rows],
+                   "w_data": own["w_data"][rows]}, np.full(len(rows), g, np.int64))
+
+
+def topic_fit(pieces: Sequence[Table], dims: int, width: int, full: bool):
+    """A language group's topic directions, from its rows in rank order: with ``full`` (all of the group),
+    ``(numbers, unit topic rows)`` as ``fit_transform`` gives them; else the fitted model."""
+    from scipy.sparse import csr_matrix
+    from threadpoolctl import threadpool_limits
+
+    t = concat(pieces)
+    t = take(t, np.argsort(t["rank"], kind="stable"))
+    lengths = np.array([len(x) for x in t["w_idx"]], np.int64)
+    mat = csr_matrix((np.concatenate([np.empty(0)] + list(t["w_data"])),
+                      np.concatenate([np.empty(0, np.int32)] + list(t["w_idx"])), np.r_[0, np.cumsum(lengths)]),
+                     shape=(len(lengths), width))
+    svd = topic_model(dims)
+    with threadpool_limits(1, user_api="blas"):
+        if full:
+            return t["number"], unit_rows(svd.fit_transform(mat))
+        return svd.fit(mat)
+
+
+def with_topics(own: Table, fitted: Sequence, langs: Sequence[str], widths: Sequence[int], width: int) -> Table:
+    """The range's rows with their topic row (zeros outside topic groups), padded to ``width``."""
+    from scipy.sparse import csr_matrix
+    from threadpoolctl import threadpool_limits
+
+    topic = np.zeros((len(own["number"]), width))
+    for fit, lang, columns in zip(fitted, langs, widths):
+        rows = np.flatnonzero(own["lang"] == lang)
+        if not len(rows):
+            continue
+        if isinstance(fit, tuple):  # the whole group was projected where it was fitted
+            numbers, z = fit
+            topic[rows, :z.shape[1]] = z[np.searchsorted(numbers, own["number"][rows])]
+            continue
+        lengths = np.array([len(x) for x in own["w_idx"][rows]], np.int64)
+        mat = csr_matrix((np.concatenate(list(own["w_data"][rows])), np.concatenate(list(own["w_idx"][rows])),
+                          np.r_[0, np.cumsum(lengths)]), shape=(len(rows), columns))
+        with threadpool_limits(1, user_api="blas"):
+            z = unit_rows(fit.transform(mat))
+        topic[rows, :z.shape[1]] = z
+    return {**own, "topic": topic}
+
+
+def sampled(n: int, sample: int) -> np.ndarray | None:
+    """The ranks a group of ``n`` documents learns its topics from (None: all, with ``fit_transform``)."""
+    return None if n <= sample else sample_rows(n, sample)
+
+
+
+# -- the stages -----------------------------------------------------------------------------------------------
+
+def _vocabulary(job, stage: str, parts: Sequence, facts: Sequence[dict], terms: bool, low: int,
+                limits: dict[str, float] | None) -> tuple[list, dict[str, int]]:
+    """The answers (global number, df) to every (document, key) of each range, and kept keys per group."""
+    ranges = len(parts)
+    cuts = boundaries([f["term_sample" if terms else "anchor_sample"] for f in facts], ranges)
+    keyed = job.map(f"{stage}-keys", vocabulary_keys, parts, list(range(ranges)), terms=terms, cuts=cuts)
+    sorters = job.map(f"{stage}-rank", rank_keys, job.exchange(f"{stage}-move", keyed, len(cuts) + 1), low=low,
+                      limits=limits)
+    kept = job.facts(f"{stage}-kept", sorters)
+    before: Counter = Counter()
+    offsets = []
+    for f in kept:  # a group's keys before this sorting task: where its numbers start
+        offsets.append([before[g] for g in f["groups"]])
+        before.update(f["kept"])
+    answers = job.map(f"{stage}-answer", ranked, sorters, offsets)
+    return job.exchange(f"{stage}-back", answers, ranges), dict(before)
+
+
+def build_model(job, datas: Sequence, numbers: Sequence, starts: np.ndarray, n: int, params) -> tuple[list, dict]:
+    """The rows of each range for the pair stages (futures), and what the client learns: the number of
+    anchors, ``has_topic`` per language group and the topic weight."""
+    ranges = len(starts)
+    words = params.word_weight > 0
+    rows = job.map("model-rows", range_rows, datas, numbers, starts=starts)
+    parts = job.map("model-gather", gathered, job.exchange("model-rows-move", rows, ranges), words=words)
+    facts = job.facts("model-facts", parts)
+    per_range = [Counter(f["langs"]) for f in facts]
+    langs = sum(per_range, Counter())
+    anchors, kept = _vocabulary(job, "anchor-vocab", parts, facts, False, 2, None)
+    terms, columns, groups = None, {}, {}
+    if words:
+        terms, columns = _vocabulary(job, "term-vocab", parts, facts, True, 1,
+                                     {lang: WORD_MAX_DF * count for lang, count in langs.items()})
+        for lang in sorted(langs):  # as _word_vectors: languages of two documents or more with a term left
+            if langs[lang] >= 2 and columns.get(lang, 0) > 0:
+                groups[lang] = len(groups)
+    limit = max(2, min(int(params.max_df * n), params.max_bucket))
+    codes = {lang: c for c, lang in enumerate(sorted(langs))}
+    built = job.map("model-build", build_range, parts, anchors, terms if terms is not None else [None] * ranges,
+                    n=n, limit=limit, codes=codes, groups=groups, columns=columns, counts=dict(langs))
+    topic_weight = params.topic_weight if words else 0.0
+    dims = {lang: topic_dims_of(langs[lang], columns[lang], topic_weight, params.topic_dims, params.topic_max_dims)
+            for lang in groups}
+    fitted, fitted_langs = [], [lang for lang in groups if dims[lang]]
+    for k, lang in enumerate(fitted_langs):
+        chosen = sampled(langs[lang], params.topic_sample)
+        firsts = np.cumsum([0] + [c[lang] for c in per_range[:-1]]).tolist()
+        sent = job.map(f"topic-rows{k}", topic_rows, built, firsts, lang=lang, g=0, sample=chosen)
+        fitted.append(job.client.submit(topic_fit, job.exchange(f"topic-move{k}", sent, 1)[0], dims[lang],
+                                        columns[lang], chosen is None, key=f"dedup-topic-fit-{job.token}-{k}"))
+    width = max([1] + [dims[lang] for lang in fitted_langs])
+    own = job.map("model-topics", with_topics, built, fitted=fitted, langs=fitted_langs,
+                  widths=[columns[lang] for lang in fitted_langs], width=width)
+    has_topic = np.array([bool(dims[lang]) for lang in groups], np.bool_)
+    return own, {"anchors": kept.get("", 0), "has_topic": has_topic, "topic_weight": topic_weight}
