@@ -53,7 +53,7 @@ from ..pipeline import spec_of
 from ..sketch import sketch
 from ..stories import Features, StoryParams, _anchor_work, _Clock, _features_of
 from . import components
-from .engine import OnProblem, Options, _verified_pairs, order_documents, read_blocks
+from .engine import OnProblem, Options, _threads, _verified_pairs, order_documents, read_blocks
 from .inputs import Block, read_block
 from .matching import BlockData, units_of
 from .output import write_texts
@@ -62,6 +62,9 @@ from .story_model import build_model
 from .story_parts import (LINK_COLUMNS, META_COLUMNS, SCORE_COLUMNS, anchor_pairs, copy_pairs, link_requests, link_text,
                           linkage, links_to_labels, member_requests, pair_requests, postings, scored_links, serve,
                           sorted_stories, story_pairs, story_text)
+
+DOCUMENTS_PER_RANGE = 50_000  # at most, in the stages after reading (about 25 KB each, texts included)
+
 
 @dataclass
 class StoryBlock(Sized):
@@ -137,8 +140,9 @@ def stories_files(client: Client, inputs: Sequence[str], read: ReadParams, param
                "links": 0}
     verified = (_verified_pairs(job, job.map("copies-data", sketched_of, datas), order.numbers, config, {}, {})
                 if config is not None and n >= 2 else [])  # runs on the cluster meanwhile
-    # pairs cost far more here than in `find`: at least one range per block, whatever --units-per-range
-    ranges = max(1, min(n, max(len(order.starts), len(blocks))))
+    # a range fetches the rows of its documents' partners, most of them in other ranges: few ranges move
+    # less, but every worker thread needs one and a range must fit in a worker
+    ranges = max(1, min(n, max(len(order.starts), _threads(client), math.ceil(n / DOCUMENTS_PER_RANGE))))
     starts = (np.arange(ranges) * n) // ranges
     files = ([], [], [])
     if n:
