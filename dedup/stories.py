@@ -471,8 +471,15 @@ def _lsa(m, dims: int, sample: int) -> np.ndarray:
     with threadpool_limits(1, user_api="blas"):
         if m.shape[0] <= sample:
             return svd.fit_transform(m)
-        svd.fit(m[sample_rows(m.shape[0], sample)])
-        return svd.transform(m)
+        return project(m, svd.fit(m[sample_rows(m.shape[0], sample)]).components_)
+
+
+def project(m, components: np.ndarray) -> np.ndarray:
+    """Rows of ``m`` on the topic directions ``components``: ``TruncatedSVD.transform``'s product, row by
+    row whatever the other rows (a sparse row times a dense matrix)."""
+    from sklearn.utils.extmath import safe_sparse_dot
+
+    return safe_sparse_dot(m, components.T)
 
 
 # -- candidates -----------------------------------------------------------------------------------------------

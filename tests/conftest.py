@@ -300,3 +300,42 @@ def assert_same_warnings_on_dask(cli, command: str, inputs: Sequence[str], out: 
     assert strict.exit_code == 1
     assert strict.stderr == cli(command, inputs[0], "--out", out / "strict", "--strict").stderr
     return remote.stderr
+
+
+def run_with_little_memory(job: Callable[[object], object], limit: int = 600 * 2**20) -> tuple[object, int, int]:
+    """Run ``job(client)`` on two worker processes that may each keep 0.5% of ``limit`` of results in memory
+    (most of the process goes to the interpreter and the libraries) and must spill the rest to disk.
+    Returns what ``job`` returned, the peak resident bytes of a worker process and the peak bytes spilled."""
+    import logging
+    import threading
+    import time
+
+    import dask
+    import distributed
+    import psutil
+
+    def memory(dask_worker) -> tuple[int, int]:
+        return psutil.Process().memory_info().rss, dask_worker.data.spilled_total.disk
+
+    settings = {"distributed.worker.memory.target": 0.005, "distributed.worker.memory.spill": 0.7,
+                "distributed.worker.memory.pause": 0.85}
+    with dask.config.set(settings), distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=limit,
+            silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as client:
+        peak_rss, peak_spilled = [0], [0]
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                for rss, spilled in client.run(memory).values():
+                    peak_rss[0], peak_spilled[0] = max(peak_rss[0], rss), max(peak_spilled[0], spilled)
+                time.sleep(0.1)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            result = job(client)
+        finally:
+            stop.set()
+            watcher.join()
+    return result, peak_rss[0], peak_spilled[0]

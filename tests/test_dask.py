@@ -9,13 +9,11 @@ import importlib.util
 import json
 import logging
 import random
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_same_warnings_on_dask, read_jsonl, run_and_kill_a_worker
+from conftest import REPO, assert_same_warnings_on_dask, read_jsonl, run_and_kill_a_worker, run_with_little_memory
 from dedup import params as P
 from dedup.pipeline import find
 from dedup.read import read_all
@@ -23,8 +21,6 @@ from dedup.report import write_kept, write_report
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
-import dask  # noqa: E402
-import psutil  # noqa: E402
 
 from dedup.dask_engine.engine import Options, find_files  # noqa: E402
 
@@ -169,38 +165,16 @@ def test_a_worker_killed_mid_run_changes_nothing(client, news, news_local, tmp_p
     assert_same_files(news_local, tmp_path / "dask")
 
 
-def _memory(dask_worker) -> tuple[int, int]:
-    """(resident bytes of the worker process, bytes it has spilled to disk now)."""
-    return psutil.Process().memory_info().rss, dask_worker.data.spilled_total.disk
-
-
 def test_memory_stays_bounded_when_the_data_does_not_fit(news, news_local, tmp_path):
     """Each worker may keep 3 MB of results in memory (0.5% of a 600 MB process limit, most of which the
     interpreter, numpy and numba take); the corpus has 9 MB of text, its sketches 12 MB, so workers must
     spill to disk. The job completes with the same files, and no worker process exceeds its limit."""
     limit = 600 * 2**20
-    settings = {"distributed.worker.memory.target": 0.005, "distributed.worker.memory.spill": 0.7,
-                "distributed.worker.memory.pause": 0.85}
-    with dask.config.set(settings), _cluster(memory_limit=limit) as cluster, distributed.Client(cluster) as c:
-        peak_rss, peak_spilled = [0], [0]
-        stop = threading.Event()
-
-        def watch() -> None:
-            while not stop.is_set():
-                for rss, spilled in c.run(_memory).values():
-                    peak_rss[0], peak_spilled[0] = max(peak_rss[0], rss), max(peak_spilled[0], spilled)
-                time.sleep(0.1)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
-        try:
-            dask_files(c, news, CONFIGS["default"], tmp_path / "dask", Options(blocksize=1_000_000))
-        finally:
-            stop.set()
-            watcher.join()
+    _, peak_rss, peak_spilled = run_with_little_memory(
+        lambda c: dask_files(c, news, CONFIGS["default"], tmp_path / "dask", Options(blocksize=1_000_000)), limit)
     assert_same_files(news_local, tmp_path / "dask")
-    assert peak_spilled[0] > 2**20  # results went to disk: more than a worker may hold
-    assert 0 < peak_rss[0] < limit
+    assert peak_spilled > 2**20  # results went to disk: more than a worker may hold
+    assert 0 < peak_rss < limit
 
 
 def test_command_line_starts_its_own_local_cluster(run_dedup, tmp_path):

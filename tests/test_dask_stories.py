@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_same_warnings_on_dask, read_jsonl, run_and_kill_a_worker
+from conftest import REPO, assert_same_warnings_on_dask, read_jsonl, run_and_kill_a_worker, run_with_little_memory
 from dedup.params import ReadParams
 from dedup.read import read_all
 from dedup.stories import StoryParams, find_stories, write_stories
@@ -133,14 +133,29 @@ def test_topics_learnt_from_a_sample_and_anchors_alone(client, stories_news, tmp
     assert figures["blocks"] >= 4 and figures["stories"] > 20
 
 
-def test_a_worker_killed_mid_run_changes_nothing(client, stories_news, stories_local, tmp_path):
-    """SIGKILL one worker process once a block's anchors are extracted (its nanny starts a new one): the
-    blocks it held (documents, anchors, sketches) are read again, and the files are the same."""
+@pytest.mark.parametrize("stage", ["stories-read", "scores"])
+def test_a_worker_killed_mid_run_changes_nothing(client, stories_news, stories_local, tmp_path, stage):
+    """SIGKILL one worker process once a block's anchors are extracted, or once a range's candidates are
+    scored (its nanny starts a new one): what it held (blocks, ranges of the corpus model, pieces of
+    exchanges) is made again from the inputs, and the files are the same."""
     figures = run_and_kill_a_worker(client, lambda: stories_files(client, stories_news, ReadParams(), StoryParams(),
                                                                   tmp_path / "dask", Options(blocksize=100_000)),
-                                    "stories-read")
+                                    stage)
     assert_same_files(stories_local, tmp_path / "dask")
     assert figures["blocks"] >= 8 and figures["documents"] == 400
+
+
+def test_memory_stays_bounded_when_the_data_does_not_fit(stories_news, stories_local, tmp_path):
+    """Workers may keep 5 MB of results in memory (0.5% of a 1 GB process limit: a stories worker holds
+    scikit-learn and the word-frequency tables too); the documents, their features and the ranges of the
+    model take more, so workers spill to disk. Same files, and no worker process exceeds its limit."""
+    limit = 1000 * 2**20
+    _, peak_rss, peak_spilled = run_with_little_memory(
+        lambda c: stories_files(c, stories_news, ReadParams(), StoryParams(), tmp_path / "dask",
+                                Options(blocksize=100_000)), limit)
+    assert_same_files(stories_local, tmp_path / "dask")
+    assert peak_spilled > 2**20
+    assert 0 < peak_rss < limit
 
 
 def test_an_empty_input_gives_empty_files(client, tmp_path):

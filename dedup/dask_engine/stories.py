@@ -1,36 +1,28 @@
-"""``dedup stories --engine dask``: the same output bytes, with the pairs and the clustering on the cluster.
+"""``dedup stories --engine dask``: the same output bytes, with no machine holding the corpus, its pairs or links.
 
-What runs where:
+What runs where (the client only sees counts, and the output one range at a time):
 
-* **Workers**, one task per block of the input (``inputs.py``, as ``dedup find --engine dask``
-  cuts it): read the block with dedup's own reader, extract every document's features
-  (language, anchor keys and kinds, word counts: what :func:`dedup.stories._all_features`
-  yields; pure Python, about 1.5 ms and 0.5 ms an article, the largest stages of ``dedup
-  stories``) and hash it for the near-duplicate search. Then the global id order
+* **Blocks**, one task per block of the input (``inputs.py``, as ``dedup find --engine dask``
+  cuts it): read with dedup's own reader, every document's features (language, anchor keys
+  and kinds, word counts: :func:`dedup.stories._features_of`, pure Python, about 2 ms an
+  article, the largest stage) and its sketch for the copy search. Then the global id order
   (``order.py``), which drops duplicate ids and words every problem as the local reader does.
-* **Workers**, the ``copy`` links: near-duplicate pairs at ``copy_threshold`` through the same
-  machinery as ``dedup find --engine dask`` (LSH band keys exchanged across blocks, pairs
-  verified where the sets are), on the sketches made in the read tasks.
-* **Client**, the corpus model: the documents and their features come back in id order, and
-  the local code (:func:`dedup.stories._prepare`, ``_word_vectors``) makes the anchor ids and
-  weights (which need every document's anchors), the TF-IDF rows and the topic projection per
-  language. The result is cut into the ranges of the id order and sent back to the cluster
-  (:func:`dedup.dask_engine.story_parts.record_tables`); the client drops it.
-* **Workers**, everything that looks at pairs (:mod:`dedup.dask_engine.story_parts`):
-  candidate pairs from anchor postings exchanged by anchor; their scores in the range of the
-  smaller document, with the other document's row fetched from its range; average linkage
-  on each connected component of the links (``components.stars``); the stories' records, the
-  pairs inside stories and the links' evidence, each where its first document lives. The
-  client receives counts, and the output text one range at a time.
+* **Copy links**: near-duplicate pairs at ``copy_threshold`` through ``dedup find --engine
+  dask``'s own stages (LSH band keys exchanged across blocks, pairs verified where the sets are).
+* **The corpus model** (:mod:`.story_model`): the documents move to ranges of the id order;
+  anchor and term vocabularies are sample-sorted across ranges, which gives every anchor its
+  global id and document frequency and every term its column; each range then makes its
+  documents' anchor weights and TF-IDF rows, and its topic rows from directions learnt per
+  language group in one task.
+* **Pairs** (:mod:`.story_parts`): candidates from anchor postings exchanged by anchor; their
+  scores in the range of the smaller document, with the other one's row fetched from its
+  range; average linkage on each connected component of the links (``components.stars``);
+  the stories' records, the pairs inside stories and the links' evidence, each where its
+  first document lives.
 
-So the result is the local one by construction: the same documents in the same order, the
-same features, the same corpus arrays, and the same scoring, linkage and record code run on
-pieces of them that hold everything those functions read.
-
-What limits scale: the client still builds the corpus model whole (it holds every document's
-text, anchors and words while it does, about the local engine's memory), and that stage, the
-TF-IDF rows and the topic projection (about 0.3 ms an article) run on it alone. No pair and no
-link is ever collected in one place.
+The result is the local one by construction: the same features, the same numbering of
+anchors and terms, the same arithmetic on each document's row (sums in the same order), and
+the local scoring, linkage and record code run on pieces that hold all those functions read.
 """
 
 from __future__ import annotations

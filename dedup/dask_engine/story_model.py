@@ -30,10 +30,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..stories import (PHRASE, WORD_MAX_DF, _time, sample_rows, term_idf, tfidf_of, topic_dims_of, topic_model,
-                       unit_rows)
+from ..stories import (PHRASE, WORD_MAX_DF, _time, project, sample_rows, term_idf, tfidf_of, topic_dims_of,
+                       topic_model, unit_rows)
 from .order import SAMPLE, boundaries
-from .parts import Part, Table, concat, objects, routed, take
+from .parts import Part, Rows, Table, concat, objects, routed, take
 
 SEP = "\x00"  # between a group (language; "" for anchors) and a key: sorts by group, then key
 
@@ -212,7 +212,7 @@ def topic_rows(own: Table, first: int, lang: str, g: int, sample: np.ndarray | N
 
 def topic_fit(pieces: Sequence[Table], dims: int, width: int, full: bool):
     """A language group's topic directions, from its rows in rank order: with ``full`` (all of the group),
-    ``(numbers, unit topic rows)`` as ``fit_transform`` gives them; else the fitted model."""
+    ``(numbers, unit topic rows)`` as ``fit_transform`` gives them; else the directions (``components_``)."""
     from scipy.sparse import csr_matrix
     from threadpoolctl import threadpool_limits
 
@@ -226,13 +226,12 @@ def topic_fit(pieces: Sequence[Table], dims: int, width: int, full: bool):
     with threadpool_limits(1, user_api="blas"):
         if full:
             return t["number"], unit_rows(svd.fit_transform(mat))
-        return svd.fit(mat)
+        return svd.fit(mat).components_  # an array: Dask knows its size (an estimator looks like 56 bytes)
 
 
 def with_topics(own: Table, fitted: Sequence, langs: Sequence[str], widths: Sequence[int], width: int) -> Table:
     """The range's rows with their topic row (zeros outside topic groups), padded to ``width``."""
     from scipy.sparse import csr_matrix
-    from threadpoolctl import threadpool_limits
 
     topic = np.zeros((len(own["number"]), width))
     for fit, lang, columns in zip(fitted, langs, widths):
@@ -246,10 +245,9 @@ def with_topics(own: Table, fitted: Sequence, langs: Sequence[str], widths: Sequ
         lengths = np.array([len(x) for x in own["w_idx"][rows]], np.int64)
         mat = csr_matrix((np.concatenate(list(own["w_data"][rows])), np.concatenate(list(own["w_idx"][rows])),
                           np.r_[0, np.cumsum(lengths)]), shape=(len(rows), columns))
-        with threadpool_limits(1, user_api="blas"):
-            z = unit_rows(fit.transform(mat))
+        z = unit_rows(project(mat, fit))
         topic[rows, :z.shape[1]] = z
-    return {**own, "topic": topic}
+    return Rows(own, topic=topic)
 
 
 def sampled(n: int, sample: int) -> np.ndarray | None:

@@ -1,6 +1,6 @@
-"""The stories corpus cut into ranges of the id order, and the work done where each range lives.
+"""The pairs of ``dedup stories --engine dask``: made, scored, clustered and written where their documents live.
 
-A range holds its documents as one row each (:func:`record_tables`): anchors with their
+A range holds its documents as one row each (made by :mod:`.story_model`): anchors with their
 global ids and weights, word vector, topic row, date, language and the document's own
 fields. Everything that looks at two documents runs in the range of the first (the
 smaller number) and fetches the other's row from its range (:func:`requests` ->
