@@ -175,22 +175,19 @@ def _word_rows(t: Table, terms: Sequence[Table] | None, groups: dict[str, int], 
     if terms is not None:
         sizes = np.array([len(c) for c in t["counts"]], np.int64)
         column, df = _answers(terms, int(sizes.sum()))
-        starts = np.r_[0, np.cumsum(sizes)]
-        for lang, g in groups.items():
-            rows = [k for k in range(m) if langs[k] == lang]
-            if not rows:
+        doc = np.repeat(np.arange(m), sizes)
+        values = np.concatenate([np.empty(0)] + [c.astype(np.float64) for c in t["counts"]])
+        for lang in groups:
+            rows = np.flatnonzero(t["lang"] == lang)
+            if not len(rows):
                 continue
-            pieces = [np.arange(starts[k], starts[k + 1]) for k in rows]
-            entries = np.concatenate(pieces)
-            kept = entries[column[entries] >= 0]
-            lengths = np.array([int((column[p] >= 0).sum()) for p in pieces], np.int64)
+            kept = np.isin(doc, rows) & (column >= 0)  # entries of the group's documents, terms kept
             idf = np.zeros(columns[lang])
             idf[column[kept]] = term_idf(df[kept], counts[lang])
-            values = np.concatenate([np.empty(0)] + [c.astype(np.float64) for c in t["counts"][rows]])
-            values = values[column[entries] >= 0]
-            mat = tfidf_of(csr_matrix((values, column[kept], np.r_[0, np.cumsum(lengths)]),
+            lengths = np.bincount(doc[kept], minlength=m)[rows]
+            mat = tfidf_of(csr_matrix((values[kept], column[kept], np.r_[0, np.cumsum(lengths)]),
                                       shape=(len(rows), columns[lang])), idf)
-            for k, row in enumerate(rows):
+            for k, row in enumerate(rows.tolist()):
                 w_idx[row] = mat.indices[mat.indptr[k]:mat.indptr[k + 1]].astype(np.int32)
                 w_data[row] = mat.data[mat.indptr[k]:mat.indptr[k + 1]]
     return {"group": group, "w_idx": objects(w_idx), "w_data": objects(w_data)}
@@ -198,16 +195,16 @@ def _word_rows(t: Table, terms: Sequence[Table] | None, groups: dict[str, int], 
 
 # -- topics ---------------------------------------------------------------------------------------------------
 
-def topic_rows(own: Table, first: int, lang: str, g: int, sample: np.ndarray | None) -> Table:
+def topic_rows(own: Table, first: int, lang: str, sample: np.ndarray | None) -> Table:
     """The TF-IDF rows of one language group held here, with their rank in the group (from ``first``), to the
-    group's topic task; only the ranks in ``sample`` where it is given."""
+    group's topic task (the only output); only the ranks in ``sample`` where it is given."""
     rows = np.flatnonzero(own["lang"] == lang)
     rank = first + np.arange(len(rows))
     if sample is not None:
         keep = np.isin(rank, sample)
         rows, rank = rows[keep], rank[keep]
     return routed({"rank": rank, "number": own["number"][rows], "w_idx": own["w_idx"][rows],
-                   "w_data": own["w_data"][rows]}, np.full(len(rows), g, np.int64))
+                   "w_data": own["w_data"][rows]}, np.zeros(len(rows), np.int64))
 
 
 def topic_fit(pieces: Sequence[Table], dims: int, width: int, full: bool):
@@ -305,7 +302,7 @@ def build_model(job, datas: Sequence, numbers: Sequence, starts: np.ndarray, n: 
     for k, lang in enumerate(fitted_langs):
         chosen = sampled(langs[lang], params.topic_sample)
         firsts = np.cumsum([0] + [c[lang] for c in per_range[:-1]]).tolist()
-        sent = job.map(f"topic-rows{k}", topic_rows, built, firsts, lang=lang, g=0, sample=chosen)
+        sent = job.map(f"topic-rows{k}", topic_rows, built, firsts, lang=lang, sample=chosen)
         fitted.append(job.client.submit(topic_fit, job.exchange(f"topic-move{k}", sent, 1)[0], dims[lang],
                                         columns[lang], chosen is None, key=f"dedup-topic-fit-{job.token}-{k}"))
     width = max([1] + [dims[lang] for lang in fitted_langs])

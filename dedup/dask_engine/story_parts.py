@@ -36,34 +36,37 @@ META_COLUMNS = ("number", "id", "source", "published", "lang", "time")
 LINK_COLUMNS = SCORE_COLUMNS + ("id", "source", "published", "keys", "kinds")
 
 
+def _flat(t: Table, name: str, dtype, size: int) -> np.ndarray:
+    """The per-document arrays of column ``name`` end to end (zeros of ``size`` if the rows lack it)."""
+    if name not in t:
+        return np.zeros(size, dtype)
+    return np.concatenate([np.empty(0, dtype)] + list(t[name])).astype(dtype, copy=False)
+
+
 def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
-    """A :class:`dedup.stories._Corpus` of the rows of ``t`` (sorted by number), for the local engine's code.
-    Anchors get new ids in the order of their global ones, so merges, sums and ranks go as in the whole."""
+    """A :class:`dedup.stories._Corpus` of the rows of ``t`` (sorted by number; ``SCORE_COLUMNS`` and any
+    of ``LINK_COLUMNS`` and ``text``), for the local engine's code. Anchors get new ids in the order of
+    their global ones, so merges, sums and ranks go as in the whole."""
     n = len(t["number"])
     sizes = np.array([len(a) for a in t["anchors"]], np.int64)
-    flat = np.concatenate([np.empty(0, np.int64)] + list(t["anchors"])).astype(np.int64)
+    flat = _flat(t, "anchors", np.int64, 0)
     used, inverse = np.unique(flat, return_inverse=True)
     idf = np.zeros(len(used))
-    idf[inverse] = np.concatenate([np.empty(0)] + list(t["idf"]))
+    idf[inverse] = _flat(t, "idf", np.float64, 0)
     vocab = np.full(len(used), "", dtype=object)
-    if "keys" in t:
-        vocab[inverse] = np.concatenate([np.empty(0, object)] + list(t["keys"]))
-    kinds = (np.concatenate([np.empty(0, np.int8)] + list(t["kinds"])) if "kinds" in t
-             else np.zeros(len(flat), np.int8))
+    if "keys" in t:  # for the evidence of links
+        vocab[inverse] = _flat(t, "keys", object, 0)
+    empty = objects([None] * n)
+    docs = [Document(i or "", x or "", source=s, published=p) for i, x, s, p in
+            zip(t.get("id", empty).tolist(), t.get("text", empty).tolist(), t.get("source", empty).tolist(),
+                t.get("published", empty).tolist())]
     w_len = np.array([len(w) for w in t["w_idx"]], np.int64)
-    texts = t["text"].tolist() if "text" in t else [""] * n
-    docs = [Document(i, x or "", source=s, published=p) for i, x, s, p in
-            zip(t["id"].tolist() if "id" in t else [""] * n, texts, t["source"].tolist() if "source" in t else
-                [None] * n, t["published"].tolist() if "published" in t else [None] * n)]
-    return _Corpus(docs, t["lang"].tolist(), t["lang_code"] if "lang_code" in t else np.zeros(n, np.int32),
-                   np.r_[0, np.cumsum(sizes)].astype(np.int64), inverse.astype(np.int32), kinds, vocab.tolist(),
-                   np.zeros(len(used), np.int64), idf, t["weight"] if "weight" in t else np.zeros(n), t["time"], [],
-                   [], group=t["group"] if "group" in t else np.full(n, -1, np.int32), w_row=np.arange(n),
-                   w_ptr=np.r_[0, np.cumsum(w_len)].astype(np.int64),
-                   w_idx=np.concatenate([np.empty(0, np.int32)] + list(t["w_idx"])).astype(np.int32),
-                   w_data=np.concatenate([np.empty(0)] + list(t["w_data"])),
-                   topic=t["topic"] if "topic" in t else np.zeros((n, 1)), has_topic=has_topic,
-                   topic_weight=topic_weight)
+    return _Corpus(docs, t["lang"].tolist(), t["lang_code"], np.r_[0, np.cumsum(sizes)].astype(np.int64),
+                   inverse.astype(np.int32), _flat(t, "kinds", np.int8, len(flat)), vocab.tolist(),
+                   np.zeros(len(used), np.int64), idf, t["weight"], t["time"], [], [], group=t["group"],
+                   w_row=np.arange(n), w_ptr=np.r_[0, np.cumsum(w_len)].astype(np.int64),
+                   w_idx=_flat(t, "w_idx", np.int32, 0), w_data=_flat(t, "w_data", np.float64, 0), topic=t["topic"],
+                   has_topic=has_topic, topic_weight=topic_weight)
 
 
 # -- fetching the other document of a pair --------------------------------------------------------------------
