@@ -32,7 +32,7 @@ import numpy as np
 
 from ..stories import (PHRASE, WORD_MAX_DF, _time, project, sample_rows, term_idf, tfidf_of, topic_dims_of,
                        topic_model, unit_rows)
-from .order import SAMPLE, boundaries
+from .order import SAMPLE, boundaries, range_of
 from .parts import Part, Rows, Table, concat, objects, routed, take
 
 SEP = "\x00"  # between a group (language; "" for anchors) and a key: sorts by group, then key
@@ -40,8 +40,6 @@ SEP = "\x00"  # between a group (language; "" for anchors) and a key: sorts by g
 
 def range_rows(data, numbers: np.ndarray, starts: np.ndarray) -> Table:
     """The numbered documents of a block with their features and date, to the range holding them."""
-    from .order import range_of
-
     rows = np.flatnonzero(numbers >= 0).tolist()
     docs = [data.docs[r] for r in rows]
     features = [data.features[r] for r in rows]
