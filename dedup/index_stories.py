@@ -74,7 +74,7 @@ from .anchors import anchor_set, detect_language, text_date
 from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
-from .stories import Link, StoriesResult, Story, StoryParams
+from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
 
 __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "story_params", "story_settings"]
 
@@ -127,7 +127,7 @@ class Item:
         h = np.fromiter(map(anchor_hash, self.anchors), np.int64, n)
         order = np.argsort(h, kind="stable")
         self.hashes = h[order]
-        self.phrase_key = np.fromiter((" " in k and not k.startswith("date:") for k in self.anchors), bool, n)[order]
+        self.phrase_key = np.fromiter(map(is_phrase_key, self.anchors), bool, n)[order]
         self.phrase_kind = np.fromiter((v == "p" for v in self.anchors.values()), bool, n)[order]
 
 

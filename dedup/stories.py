@@ -262,27 +262,45 @@ def _prepare(docs: list[Document], workers: int = 1, features: Iterable[Features
     del names
     doc_of = np.repeat(np.arange(n), sizes)
     mapped = new_id[flat]
-    linkable = mapped >= 0
-    # anchors of one document only weigh the most (log(N + 1)): what no other document shares
-    # makes a document less contained in any other
-    unique = np.bincount(doc_of[~linkable & (flat_kind != PHRASE)], minlength=n)
-    order = np.lexsort((mapped[linkable], doc_of[linkable]))
-    ids = mapped[linkable][order].astype(np.int32)
-    kinds_linkable = flat_kind[linkable][order]
+    phrase = np.array([is_phrase_key(k) for k in vocab] + [False], bool)  # [-1]: not in the vocabulary
+    rows, weight = anchor_weights(doc_of, mapped, flat_kind, df_all[flat], phrase[mapped], n, n)
+    ids = mapped[rows].astype(np.int32)
+    kinds_linkable = flat_kind[rows]
     indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(doc_of[linkable], minlength=n), out=indptr[1:])
+    np.cumsum(np.bincount(doc_of[rows], minlength=n), out=indptr[1:])
     df = df_all[vocab_ids] if vocab_ids else np.empty(0, np.int64)
     idf = np.log((n + 1) / df) if len(df) else np.empty(0, float)
-    # a phrase (Erich Andersen) repeats its words: it adds evidence when shared, never weight when not
-    phrase = np.array([" " in k and not k.startswith("date:") for k in vocab], dtype=bool)
-    plain = np.where(phrase, 0.0, idf)
-    weight = np.bincount(doc_of[linkable][order], plain[ids], minlength=n) + math.log(n + 1) * unique
     # no publication date: a dateline near the start of the text (``May 28, 2009``) stands in for it
     times = np.array([_time(d) for d in docs], dtype=float)
     codes = {lang: c for c, lang in enumerate(sorted(set(langs)))}
     lang_code = np.array([codes[lang] for lang in langs], np.int32)
     return _Corpus(docs, langs, lang_code, indptr, ids, kinds_linkable, vocab, df, idf, weight, times, counts,
                    list(term_id))
+
+
+def is_phrase_key(key: str) -> bool:
+    """A multi-word anchor (``erich andersen``): it repeats its words, so it adds evidence when shared,
+    never weight."""
+    return " " in key and not key.startswith("date:")
+
+
+def anchor_weights(doc_of: np.ndarray, ids: np.ndarray, kinds: np.ndarray, df: np.ndarray, phrase: np.ndarray,
+                   m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The linkable entries of ``(document, anchor)`` entries, by document then anchor id, and the weight of
+    each of ``m`` documents (all of a corpus of ``n``, or a range of them).
+
+    Per entry: ``doc_of`` its document (0 .. ``m - 1``), ``ids`` the anchor's id (-1: no other document holds it), ``kinds`` its kind code,
+    ``df`` its document frequency, ``phrase`` whether its key is a phrase (:func:`is_phrase_key`).
+    A document's weight is the idf ``log((n + 1) / df)`` of its linkable anchors that are not
+    phrases, plus ``log(n + 1)`` for each anchor only it holds (what no other document shares
+    makes it less contained in any other) unless that is a phrase; the sums run in id order,
+    so a document's weight is the same bits whichever documents are computed with it.
+    """
+    linkable = ids >= 0
+    unique = np.bincount(doc_of[~linkable & (kinds != PHRASE)], minlength=m)
+    rows = np.flatnonzero(linkable)[np.lexsort((ids[linkable], doc_of[linkable]))]
+    plain = np.where(phrase[rows], 0.0, np.log((n + 1) / df[rows]))
+    return rows, np.bincount(doc_of[rows], plain, minlength=m) + math.log(n + 1) * unique
 
 
 def _time(d: Document) -> float:
@@ -448,30 +466,30 @@ def sample_rows(n: int, sample: int) -> np.ndarray:
     return np.linspace(0, n - 1, sample).round().astype(np.int64)
 
 
-def topic_model(dims: int):
-    """The truncated SVD (ARPACK, seeded) of the topic projection."""
+def learn_topics(m, dims: int, whole: bool) -> np.ndarray:
+    """The ``dims`` main singular directions of the rows of ``m`` (truncated SVD, ARPACK, seeded): with
+    ``whole``, the rows projected on them (``fit_transform``), else the directions (``components_``)."""
     from sklearn.decomposition import TruncatedSVD
+    from threadpoolctl import threadpool_limits
 
-    return TruncatedSVD(dims, algorithm="arpack", random_state=0)
+    svd = TruncatedSVD(dims, algorithm="arpack", random_state=0)
+    # one BLAS thread: ARPACK's dense steps are small, and BLAS threads spinning on a busy
+    # machine made this stage 4x slower (measured on 2 shared cores)
+    with threadpool_limits(1, user_api="blas"):
+        return svd.fit_transform(m) if whole else svd.fit(m).components_
 
 
 def _lsa(m, dims: int, sample: int) -> np.ndarray:
-    """Rows of ``m`` projected on its ``dims`` main singular directions (truncated SVD, ARPACK).
+    """Rows of ``m`` projected on its ``dims`` main singular directions (:func:`learn_topics`).
 
     A group of more than ``sample`` documents learns the directions from ``sample`` of them,
     evenly spaced in id order (:func:`sample_rows`), and projects all: the SVD's cost stops
     growing with the corpus, and a topic space from thousands of articles is as good as one
     from all.
     """
-    from threadpoolctl import threadpool_limits
-
-    svd = topic_model(dims)
-    # one BLAS thread: ARPACK's dense steps are small, and BLAS threads spinning on a busy
-    # machine made this stage 4x slower (measured on 2 shared cores)
-    with threadpool_limits(1, user_api="blas"):
-        if m.shape[0] <= sample:
-            return svd.fit_transform(m)
-        return project(m, svd.fit(m[sample_rows(m.shape[0], sample)]).components_)
+    if m.shape[0] <= sample:
+        return learn_topics(m, dims, whole=True)
+    return project(m, learn_topics(m[sample_rows(m.shape[0], sample)], dims, whole=False))
 
 
 def project(m, components: np.ndarray) -> np.ndarray:
@@ -562,14 +580,21 @@ def _links(corpus: _Corpus, params: StoryParams, copies: np.ndarray) -> tuple[np
         lefts.append(left[positive].astype(np.int32))
         rights.append(right[positive].astype(np.int32))
         scores.append(score[positive])
-    left, right, score = np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores)
-    if len(copies):
-        other = ~np.isin(_codes(left, right, n), copies)
-        left = np.concatenate([left[other], (copies // n).astype(np.int32)])
-        right = np.concatenate([right[other], (copies % n).astype(np.int32)])
-        score = np.concatenate([score[other], np.ones(len(copies))])
+    left, right, score = with_copies(np.concatenate(lefts), np.concatenate(rights), np.concatenate(scores),
+                                     copies, n)
+    return left, right, score, total
+
+
+def with_copies(left: np.ndarray, right: np.ndarray, score: np.ndarray, copies: np.ndarray,
+                n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links: the scored pairs that are no copy, and the copies (codes ``i * n + j``, sorted) with score 1,
+    by (left, right)."""
+    other = ~np.isin(_codes(left, right, n), copies)
+    left = np.concatenate([left[other], (copies // n).astype(left.dtype)])
+    right = np.concatenate([right[other], (copies % n).astype(right.dtype)])
+    score = np.concatenate([score[other], np.ones(len(copies))])
     order = np.lexsort((right, left))
-    return left[order], right[order], score[order], total
+    return left[order], right[order], score[order]
 
 
 # -- clustering -----------------------------------------------------------------------------------------------
@@ -745,15 +770,26 @@ class _Clock:
 
 def _story_pairs(corpus: _Corpus, params: StoryParams, stories: list[list[int]], copies: np.ndarray) -> _Scored:
     """Every pair inside a story with a positive score (also pairs that were no candidates), by (left, right)."""
-    n = len(corpus.docs)
+    left, right = member_pairs(stories)
+    return scored_with_copies(corpus, params, left, right, copies)
+
+
+def member_pairs(groups: Iterable[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(left, right)`` of members of each group (members in order), group after group."""
     left, right = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for members in map(np.asarray, stories):
+    for members in map(np.asarray, groups):
         a, b = np.triu_indices(len(members), 1)
         left.append(members[a])
         right.append(members[b])
-    scored = _score(corpus, params, np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64))
-    if len(copies):
-        scored = scored.with_score(np.where(np.isin(_codes(scored.left, scored.right, n), copies), 1.0, scored.score))
+    return np.concatenate(left).astype(np.int64), np.concatenate(right).astype(np.int64)
+
+
+def scored_with_copies(corpus: _Corpus, params: StoryParams, left: np.ndarray, right: np.ndarray,
+                       copies: np.ndarray) -> _Scored:
+    """The pairs with a positive score, a copy (codes ``i * n + j``) scoring 1, by (left, right)."""
+    scored = _score(corpus, params, left, right)
+    copy = np.isin(_codes(scored.left, scored.right, len(corpus.docs)), copies)
+    scored = scored.with_score(np.where(copy, 1.0, scored.score))
     scored = scored.take(scored.score > 0)
     return scored.take(np.lexsort((scored.right, scored.left)))
 

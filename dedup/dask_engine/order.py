@@ -40,9 +40,14 @@ def keys_part(ids: np.ndarray, valid: np.ndarray | None = None, **facts) -> Part
     rows, and ``facts``."""
     rows = np.arange(len(ids)) if valid is None else np.flatnonzero(valid)
     keys = ids[rows]
-    ordered = sorted(keys.tolist())
-    step = max(1, len(ordered) // SAMPLE)
-    return Part({"id": keys, "row": rows.astype(np.int64)}, {"sample": ordered[::step], "rows": len(ids), **facts})
+    return Part({"id": keys, "row": rows.astype(np.int64)}, {"sample": sample_of(keys.tolist()), "rows": len(ids),
+                                                            **facts})
+
+
+def sample_of(keys: Sequence[str]) -> list[str]:
+    """About ``SAMPLE`` of ``keys``, sorted and evenly spaced: what a part tells the client for :func:`boundaries`."""
+    ordered = sorted(keys)
+    return ordered[::max(1, len(ordered) // SAMPLE)]
 
 
 def boundaries(samples: Sequence[Sequence[str]], n_ranges: int) -> np.ndarray:

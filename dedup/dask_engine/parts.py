@@ -93,6 +93,13 @@ def split(table: Table, dest: np.ndarray, n_out: int) -> list[Table]:
     return [{name: column[bounds[j]:bounds[j + 1]] for name, column in ordered.items()} for j in range(n_out)]
 
 
+def flat(table: Table, name: str, dtype, size: int = 0) -> np.ndarray:
+    """Column ``name`` of one array per row, its arrays end to end (``size`` zeros if ``table`` lacks it)."""
+    if name not in table:
+        return np.zeros(size, dtype)
+    return np.concatenate([np.empty(0, dtype)] + list(table[name])).astype(dtype, copy=False)
+
+
 def objects(values: Sequence[Any]) -> np.ndarray:
     """A 1-d object array of ``values``, even when they are tuples or arrays of one length."""
     out = np.empty(len(values), dtype=object)

@@ -24,16 +24,15 @@ The client only sees counts: per range and language, and kept keys per sorting t
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Sequence
 
 import numpy as np
 
-from ..stories import (PHRASE, WORD_MAX_DF, _time, project, sample_rows, term_idf, tfidf_of, topic_dims_of,
-                       topic_model, unit_rows)
-from .order import SAMPLE, boundaries, range_of
-from .parts import Part, Rows, Table, concat, objects, routed, take
+from ..stories import (WORD_MAX_DF, _time, anchor_weights, is_phrase_key, learn_topics, project, sample_rows,
+                       term_idf, tfidf_of, topic_dims_of, unit_rows)
+from .order import boundaries, range_of, sample_of
+from .parts import Part, Rows, Table, concat, flat, objects, routed, take
 
 SEP = "\x00"  # between a group (language; "" for anchors) and a key: sorts by group, then key
 
@@ -54,11 +53,6 @@ def range_rows(data, numbers: np.ndarray, starts: np.ndarray) -> Table:
                    "time": np.array([_time(d) for d in docs], float)}, range_of(number, starts))
 
 
-def _sample(keys: list[str]) -> list[str]:
-    ordered = sorted(set(keys))
-    return ordered[::max(1, len(ordered) // SAMPLE)]
-
-
 def _term_keys(t: Table) -> list[str]:
     return [f"{lang}{SEP}{term}" for lang, terms in zip(t["lang"].tolist(), t["terms"].tolist())
             for term in (terms.split("\n") if terms else [])]
@@ -72,8 +66,8 @@ def gathered(pieces: Sequence[Table], words: bool) -> Part:
     """A range's documents by number; facts: documents per language, samples of its keys."""
     t = concat(pieces)
     t = take(t, np.argsort(t["number"], kind="stable"))
-    return Part(t, {"langs": dict(Counter(t["lang"].tolist())), "anchor_sample": _sample(_anchor_keys(t)),
-                    "term_sample": _sample(_term_keys(t)) if words else []})
+    return Part(t, {"langs": dict(Counter(t["lang"].tolist())), "anchor_sample": sample_of(set(_anchor_keys(t))),
+                    "term_sample": sample_of(set(_term_keys(t))) if words else []})
 
 
 def vocabulary_keys(part: Part, r: int, terms: bool, cuts: np.ndarray) -> Table:
@@ -137,20 +131,15 @@ def build_range(part: Part, anchors: Sequence[Table], terms: Sequence[Table] | N
     flat_kind = np.frombuffer(b"".join(t["codes"].tolist()), np.int8)
     ids, df = _answers(anchors, len(flat_keys))
     doc_of = np.repeat(np.arange(m), sizes)
-    linkable = ids >= 0
-    unique = np.bincount(doc_of[~linkable & (flat_kind != PHRASE)], minlength=m)
-    order = np.lexsort((ids[linkable], doc_of[linkable]))
-    keys, kinds = flat_keys[linkable][order], flat_kind[linkable][order]
-    a_ids, a_df, a_doc = ids[linkable][order], df[linkable][order], doc_of[linkable][order]
-    idf = np.log((n + 1) / a_df) if len(a_df) else np.empty(0)
-    phrase = np.array([" " in k and not k.startswith("date:") for k in keys.tolist()], dtype=bool)
-    weight = np.bincount(a_doc, np.where(phrase, 0.0, idf), minlength=m) + math.log(n + 1) * unique
-    per_doc = np.bincount(a_doc, minlength=m)
-    cand = df[linkable][order] <= limit
+    phrase = np.fromiter(map(is_phrase_key, flat_keys.tolist()), bool, len(flat_keys))
+    rows, weight = anchor_weights(doc_of, ids, flat_kind, df, phrase, m, n)
+    per_doc = np.bincount(doc_of[rows], minlength=m)
+    cand = rows[df[rows] <= limit]
     out = {c: t[c] for c in ("number", "id", "source", "published", "text", "lang", "time")}
     out.update(lang_code=np.array([codes[x] for x in t["lang"].tolist()], np.int32), weight=weight,
-               anchors=_cut(a_ids.astype(np.int32), per_doc), kinds=_cut(kinds, per_doc), idf=_cut(idf, per_doc),
-               keys=_cut(keys, per_doc), cand=_cut(a_ids[cand], np.bincount(a_doc[cand], minlength=m)))
+               anchors=_cut(ids[rows].astype(np.int32), per_doc), kinds=_cut(flat_kind[rows], per_doc),
+               idf=_cut(np.log((n + 1) / df[rows]), per_doc), keys=_cut(flat_keys[rows], per_doc),
+               cand=_cut(ids[cand], np.bincount(doc_of[cand], minlength=m)))
     out.update(_word_rows(t, terms, groups, columns, counts))
     return out
 
@@ -174,7 +163,7 @@ def _word_rows(t: Table, terms: Sequence[Table] | None, groups: dict[str, int], 
         sizes = np.array([len(c) for c in t["counts"]], np.int64)
         column, df = _answers(terms, int(sizes.sum()))
         doc = np.repeat(np.arange(m), sizes)
-        values = np.concatenate([np.empty(0)] + [c.astype(np.float64) for c in t["counts"]])
+        values = flat(t, "counts", np.float64)
         for lang in groups:
             rows = np.flatnonzero(t["lang"] == lang)
             if not len(rows):
@@ -205,42 +194,36 @@ def topic_rows(own: Table, first: int, lang: str, sample: np.ndarray | None) -> 
                    "w_data": own["w_data"][rows]}, np.zeros(len(rows), np.int64))
 
 
+def _matrix(w_idx: np.ndarray, w_data: np.ndarray, width: int):
+    """The TF-IDF rows held as one array per document (columns, values), as a CSR matrix."""
+    from scipy.sparse import csr_matrix
+
+    t = {"w_idx": w_idx, "w_data": w_data}
+    lengths = np.array([len(x) for x in w_idx], np.int64)
+    return csr_matrix((flat(t, "w_data", np.float64, 0), flat(t, "w_idx", np.int32, 0),
+                       np.r_[0, np.cumsum(lengths)]), shape=(len(lengths), width))
+
+
 def topic_fit(pieces: Sequence[Table], dims: int, width: int, full: bool):
     """A language group's topic directions, from its rows in rank order: with ``full`` (all of the group),
-    ``(numbers, unit topic rows)`` as ``fit_transform`` gives them; else the directions (``components_``)."""
-    from scipy.sparse import csr_matrix
-    from threadpoolctl import threadpool_limits
-
+    ``(numbers, unit topic rows)`` as ``fit_transform`` gives them; else the directions (``components_``, an
+    array: Dask knows its size, where a fitted estimator looks like 56 bytes)."""
     t = concat(pieces)
     t = take(t, np.argsort(t["rank"], kind="stable"))
-    lengths = np.array([len(x) for x in t["w_idx"]], np.int64)
-    mat = csr_matrix((np.concatenate([np.empty(0)] + list(t["w_data"])),
-                      np.concatenate([np.empty(0, np.int32)] + list(t["w_idx"])), np.r_[0, np.cumsum(lengths)]),
-                     shape=(len(lengths), width))
-    svd = topic_model(dims)
-    with threadpool_limits(1, user_api="blas"):
-        if full:
-            return t["number"], unit_rows(svd.fit_transform(mat))
-        return svd.fit(mat).components_  # an array: Dask knows its size (an estimator looks like 56 bytes)
+    found = learn_topics(_matrix(t["w_idx"], t["w_data"], width), dims, whole=full)
+    return (t["number"], unit_rows(found)) if full else found
 
 
 def with_topics(own: Table, fitted: Sequence, langs: Sequence[str], widths: Sequence[int], width: int) -> Table:
     """The range's rows with their topic row (zeros outside topic groups), padded to ``width``."""
-    from scipy.sparse import csr_matrix
-
     topic = np.zeros((len(own["number"]), width))
     for fit, lang, columns in zip(fitted, langs, widths):
         rows = np.flatnonzero(own["lang"] == lang)
-        if not len(rows):
-            continue
         if isinstance(fit, tuple):  # the whole group was projected where it was fitted
             numbers, z = fit
-            topic[rows, :z.shape[1]] = z[np.searchsorted(numbers, own["number"][rows])]
-            continue
-        lengths = np.array([len(x) for x in own["w_idx"][rows]], np.int64)
-        mat = csr_matrix((np.concatenate(list(own["w_data"][rows])), np.concatenate(list(own["w_idx"][rows])),
-                          np.r_[0, np.cumsum(lengths)]), shape=(len(rows), columns))
-        z = unit_rows(project(mat, fit))
+            z = z[np.searchsorted(numbers, own["number"][rows])]
+        else:
+            z = unit_rows(project(_matrix(own["w_idx"][rows], own["w_data"][rows], columns), fit))
         topic[rows, :z.shape[1]] = z
     return Rows(own, topic=topic)
 
@@ -248,7 +231,6 @@ def with_topics(own: Table, fitted: Sequence, langs: Sequence[str], widths: Sequ
 def sampled(n: int, sample: int) -> np.ndarray | None:
     """The ranks a group of ``n`` documents learns its topics from (None: all, with ``fit_transform``)."""
     return None if n <= sample else sample_rows(n, sample)
-
 
 
 # -- the stages -----------------------------------------------------------------------------------------------

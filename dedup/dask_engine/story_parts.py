@@ -26,21 +26,14 @@ import numpy as np
 from ..document import Document
 from ..report import _line
 from ..stories import (LinkList, StoryParams, _codes, _Corpus, _score, _story, link_record, linkage_labels,
-                       story_record)
+                       member_pairs, scored_with_copies, story_record, with_copies)
 from .order import range_of
-from .parts import Part, Table, concat, objects, pair_code, routed, take
+from .parts import Part, Table, concat, flat, objects, pair_code, routed, take
 
 SCORE_COLUMNS = ("number", "lang", "lang_code", "time", "weight", "group", "anchors", "idf", "w_idx", "w_data",
                  "topic")
 META_COLUMNS = ("number", "id", "source", "published", "lang", "time")
 LINK_COLUMNS = SCORE_COLUMNS + ("id", "source", "published", "keys", "kinds")
-
-
-def _flat(t: Table, name: str, dtype, size: int) -> np.ndarray:
-    """The per-document arrays of column ``name`` end to end (zeros of ``size`` if the rows lack it)."""
-    if name not in t:
-        return np.zeros(size, dtype)
-    return np.concatenate([np.empty(0, dtype)] + list(t[name])).astype(dtype, copy=False)
 
 
 def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
@@ -49,35 +42,36 @@ def corpus_of(t: Table, has_topic: np.ndarray, topic_weight: float) -> _Corpus:
     their global ones, so merges, sums and ranks go as in the whole."""
     n = len(t["number"])
     sizes = np.array([len(a) for a in t["anchors"]], np.int64)
-    flat = _flat(t, "anchors", np.int64, 0)
-    used, inverse = np.unique(flat, return_inverse=True)
+    anchors = flat(t, "anchors", np.int64)
+    used, inverse = np.unique(anchors, return_inverse=True)
     idf = np.zeros(len(used))
-    idf[inverse] = _flat(t, "idf", np.float64, 0)
+    idf[inverse] = flat(t, "idf", np.float64, 0)
     vocab = np.full(len(used), "", dtype=object)
     if "keys" in t:  # for the evidence of links
-        vocab[inverse] = _flat(t, "keys", object, 0)
+        vocab[inverse] = flat(t, "keys", object, 0)
     empty = objects([None] * n)
     docs = [Document(i or "", x or "", source=s, published=p) for i, x, s, p in
             zip(t.get("id", empty).tolist(), t.get("text", empty).tolist(), t.get("source", empty).tolist(),
                 t.get("published", empty).tolist())]
     w_len = np.array([len(w) for w in t["w_idx"]], np.int64)
     return _Corpus(docs, t["lang"].tolist(), t["lang_code"], np.r_[0, np.cumsum(sizes)].astype(np.int64),
-                   inverse.astype(np.int32), _flat(t, "kinds", np.int8, len(flat)), vocab.tolist(),
+                   inverse.astype(np.int32), flat(t, "kinds", np.int8, len(anchors)), vocab.tolist(),
                    np.zeros(len(used), np.int64), idf, t["weight"], t["time"], [], [], group=t["group"],
                    w_row=np.arange(n), w_ptr=np.r_[0, np.cumsum(w_len)].astype(np.int64),
-                   w_idx=_flat(t, "w_idx", np.int32, 0), w_data=_flat(t, "w_data", np.float64, 0), topic=t["topic"],
+                   w_idx=flat(t, "w_idx", np.int32, 0), w_data=flat(t, "w_data", np.float64, 0), topic=t["topic"],
                    has_topic=has_topic, topic_weight=topic_weight)
 
 
 # -- fetching the other document of a pair --------------------------------------------------------------------
 
-def requests(numbers: np.ndarray, own: Table, r: int, starts: np.ndarray, text: np.ndarray | None = None) -> Table:
-    """Asks for the rows of ``numbers`` that are not in range ``r`` (``own``), from the ranges holding them;
-    ``text``: per number, whether its text is wanted too."""
+def requests(numbers: np.ndarray, r: int, starts: np.ndarray, own: Table | None = None,
+             text: np.ndarray | None = None) -> Table:
+    """Asks for the rows of ``numbers`` (but those of range ``r``'s own rows, ``own``) from the ranges
+    holding them; ``text``: per number, whether its text is wanted too."""
     numbers, inverse = np.unique(numbers, return_inverse=True)
     wanted = np.zeros(len(numbers), np.int64) if text is None else np.bincount(inverse, text, len(numbers))
     text = wanted > 0  # asked by any of its pairs
-    out = ~np.isin(numbers, own["number"])
+    out = np.ones(len(numbers), bool) if own is None else ~np.isin(numbers, own["number"])
     return routed({"number": numbers[out], "to": np.full(int(out.sum()), r, np.int64), "text": text[out]},
                   range_of(numbers[out], starts))
 
@@ -108,7 +102,7 @@ def _local(t: Table, i: np.ndarray) -> np.ndarray:
 def postings(own: Table, n_out: int) -> Table:
     """(anchor, document) of every candidate-making anchor, to the task of the anchor."""
     sizes = np.array([len(c) for c in own["cand"]], np.int64)
-    anchor = np.concatenate([np.empty(0, np.int64)] + list(own["cand"]))
+    anchor = flat(own, "cand", np.int64, 0)
     return routed({"anchor": anchor, "number": np.repeat(own["number"], sizes)}, anchor % n_out)
 
 
@@ -145,7 +139,7 @@ def copy_pairs(part: Part, starts: np.ndarray) -> Table:
 
 
 def pair_requests(own: Table, pairs: Sequence[Table], r: int, starts: np.ndarray) -> Table:
-    return requests(concat(pairs)["j"], own, r, starts)
+    return requests(concat(pairs)["j"], r, starts, own)
 
 
 def scored_links(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], copies: Sequence[Table],
@@ -155,12 +149,11 @@ def scored_links(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], c
     i, j = unique_pairs(pairs)
     t = merged(own, fetched, SCORE_COLUMNS)
     score = _score(corpus_of(t, has_topic, topic_weight), params, _local(t, i), _local(t, j)).score
-    ci, cj = unique_pairs(copies)
-    keep = (score > 0) & ~np.isin(pair_code(i, j), pair_code(ci, cj))
-    i, j, score = np.r_[i[keep], ci], np.r_[j[keep], cj], np.r_[score[keep], np.ones(len(ci))]
-    order = np.lexsort((j, i))
-    return Part({"i": i[order], "j": j[order], "score": score[order]},
-                {"candidates": len(keep), "links": len(order), "copies": len(ci)})
+    positive = score > 0
+    copy_codes = pair_code(*unique_pairs(copies))  # pair_code is i * 2**32 + j: codes for n = 2**32
+    i, j, score = with_copies(i[positive], j[positive], score[positive], copy_codes, 2**32)
+    return Part({"i": i, "j": j, "score": score},
+                {"candidates": len(positive), "links": len(i), "copies": len(copy_codes)})
 
 
 def links_to_labels(part: Part, n_out: int) -> Table:
@@ -173,12 +166,11 @@ def linkage(pieces: Sequence[Table], threshold: float, starts: np.ndarray) -> Ta
     (two members or more) go to the range of their first member."""
     t = concat(pieces)
     nodes = np.unique(np.concatenate([t["i"], t["j"]]))
-    left, right = _local({"number": nodes}, t["i"]), _local({"number": nodes}, t["j"])
+    left, right = np.searchsorted(nodes, t["i"]), np.searchsorted(nodes, t["j"])
     order = np.lexsort((right, left))
     labels = linkage_labels(len(nodes), left[order], right[order], t["score"][order], threshold)
     grouped = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[grouped])) + 1
-    groups = [g for g in np.split(grouped, cuts) if len(g) > 1] if len(nodes) else []
+    groups = [g for g in np.split(grouped, np.flatnonzero(np.diff(labels[grouped])) + 1) if len(g) > 1]
     first = np.array([nodes[g[0]] for g in groups], np.int64)
     return routed({"first": first, "members": objects([nodes[g] for g in groups])}, range_of(first, starts))
 
@@ -193,18 +185,12 @@ def sorted_stories(pieces: Sequence[Table]) -> Part:
 
 
 def member_requests(part: Part, r: int, starts: np.ndarray) -> Table:
-    members = np.concatenate([np.empty(0, np.int64)] + list(part.rows["members"]))
-    return requests(members, {"number": np.empty(0, np.int64)}, r, starts)
+    return requests(flat(part.rows, "members", np.int64, 0), r, starts)
 
 
 def story_pairs(part: Part, starts: np.ndarray) -> Table:
     """Every pair inside each story, to the range of the smaller document."""
-    left, right = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for members in part.rows["members"].tolist():
-        a, b = np.triu_indices(len(members), 1)
-        left.append(members[a])
-        right.append(members[b])
-    i, j = np.concatenate(left), np.concatenate(right)
+    i, j = member_pairs(part.rows["members"].tolist())
     return routed({"i": i, "j": j}, range_of(i, starts))
 
 
@@ -222,7 +208,7 @@ def link_requests(own: Table, pairs: Sequence[Table], copies: Sequence[Table], r
     """The other documents of this range's story pairs; their texts too where the pair is a copy."""
     i, j = unique_pairs(pairs)
     ci, cj = unique_pairs(copies)
-    return requests(j, own, r, starts, text=np.isin(pair_code(i, j), pair_code(ci, cj)))
+    return requests(j, r, starts, own, text=np.isin(pair_code(i, j), pair_code(ci, cj)))
 
 
 def link_text(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], copies: Sequence[Table],
@@ -236,8 +222,5 @@ def link_text(own: Table, fetched: Sequence[Table], pairs: Sequence[Table], copi
     left, right = _local(t, i), _local(t, j)
     ci, cj = unique_pairs(copies)
     copy_codes = _codes(_local(t, ci), _local(t, cj), n)
-    scored = _score(corpus, params, left, right)
-    scored = scored.with_score(np.where(np.isin(_codes(left, right, n), copy_codes), 1.0, scored.score))
-    scored = scored.take(scored.score > 0)
-    links = LinkList(scored, corpus, params, copy_codes)
+    links = LinkList(scored_with_copies(corpus, params, left, right, copy_codes), corpus, params, copy_codes)
     return "".join(_line(link_record(link)) for link in links), len(links), len(i)
