@@ -44,7 +44,7 @@ from dedup.lsh import candidates, recall_bands  # noqa: E402
 from dedup.minhash import permutations, signatures  # noqa: E402
 from dedup.normalize import normalize  # noqa: E402
 from dedup.params import Config, MatchParams, MinHashParams, NormalizeParams, ShingleParams  # noqa: E402
-from dedup.shingle import encode, shingle  # noqa: E402
+from dedup.shingle import join, shingle  # noqa: E402
 
 try:  # the fused path (case folding inside the shingle kernel), when this dedup has it
     from dedup.shingle import shingle_texts  # noqa: E402
@@ -252,14 +252,14 @@ def test_text_to_signature(benchmark, threads, case, n):
 
 # ---------------------------------------------------------------- text -> signature, dedup's stages
 
-STAGES = ["normalize", "encode", "shingle", "minhash", "shingle_texts"]
+STAGES = ["normalize", "join", "shingle", "minhash", "shingle_texts"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_text_to_signature_stages(benchmark, threads, stage):
     """Where dedup's text->signature time goes, 1 thread, 1k docs, through public functions:
-    ``normalize`` per text; ``encode`` (UTF-8 + join; part of ``shingle``); ``shingle``
-    (dedup.shingle.shingle on normalised text: encode + kernel); ``minhash``
+    ``normalize`` per text; ``join`` (the batch as one str; part of ``shingle``); ``shingle``
+    (dedup.shingle.shingle on normalised text: join + kernel); ``minhash``
     (dedup.minhash.signatures); ``shingle_texts`` (raw text in, folding in the kernel:
     the path dedup.sketch takes when this dedup has it)."""
     if stage == "shingle_texts" and shingle_texts is None:
@@ -271,7 +271,7 @@ def test_text_to_signature_stages(benchmark, threads, stage):
     threads(1)
     jobs = {
         "normalize": lambda: [normalize(t, NORMALIZE) for t in raw],
-        "encode": lambda: encode(norm),
+        "join": lambda: join(norm),
         "shingle": lambda: shingle(norm, SHINGLE),
         "minhash": lambda: signatures(sh.hashes, sh.indptr, MINHASH),
         "shingle_texts": lambda: shingle_texts(raw, SHINGLE, NORMALIZE),

@@ -115,12 +115,12 @@ def fmt_rate(x: float) -> str:
 def print_stages(rate: dict[str, float]) -> None:
     """us/doc of each stage (1 thread, CPU time) and each path's split."""
     us = {k: 1e6 / v for k, v in rate.items()}
-    if "shingle" in us and "encode" in us:
-        us["shingle kernel (shingle - encode)"] = us["shingle"] - us["encode"]
+    if "shingle" in us and "join" in us:
+        us["shingle kernel (shingle - join)"] = us["shingle"] - us["join"]
     print(f"  {'stage (1 thread, CPU time)':36s} {'us/doc':>8s} {'docs/s':>10s}")
     for k, v in us.items():
         print(f"  {k:36s} {v:8.1f} {fmt_rate(1e6 / v):>10s}")
-    paths = {"normalize -> shingle -> minhash": ["normalize", "encode", "shingle kernel (shingle - encode)",
+    paths = {"normalize -> shingle -> minhash": ["normalize", "join", "shingle kernel (shingle - join)",
                                                  "minhash"],
              "shingle_texts -> minhash (fused)": ["shingle_texts", "minhash"]}
     for name, parts in paths.items():

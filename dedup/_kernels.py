@@ -9,6 +9,7 @@ tests check the two agree bit for bit.
 from __future__ import annotations
 
 import numpy as np
+import numba
 from numba import njit, prange
 
 U64 = np.uint64
@@ -102,20 +103,6 @@ def fmix64(h):
 
 
 @njit(inline="always")
-def _codepoint(buf, p):
-    """(code point, byte length) of the UTF-8 sequence at buf[p]."""
-    c = np.int64(buf[p])
-    if c < 0x80:
-        return c, 1
-    if c < 0xE0:
-        return ((c & 0x1F) << 6) | (np.int64(buf[p + 1]) & 0x3F), 2
-    if c < 0xF0:
-        return ((c & 0x0F) << 12) | ((np.int64(buf[p + 1]) & 0x3F) << 6) | (np.int64(buf[p + 2]) & 0x3F), 3
-    return (((c & 0x07) << 18) | ((np.int64(buf[p + 1]) & 0x3F) << 12)
-            | ((np.int64(buf[p + 2]) & 0x3F) << 6) | (np.int64(buf[p + 3]) & 0x3F)), 4
-
-
-@njit(inline="always")
 def _put_utf8(out, n, cp):
     """Append code point cp to out[n:] as UTF-8; returns the new length."""
     if cp < 0x80:
@@ -135,6 +122,14 @@ def _put_utf8(out, n, cp):
     out[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
     out[n + 3] = 0x80 | (cp & 0x3F)
     return n + 4
+
+
+@njit
+def _grown(tok, used, size):
+    """A larger copy of the first ``used`` bytes of ``tok``."""
+    out = np.empty(size, np.uint8)
+    out[:used] = tok[:used]
+    return out
 
 
 @njit(inline="always")
@@ -158,11 +153,13 @@ def _push(t, h, ring, n, k, pk, line, out_hash, out_line, w):
 
 @njit(cache=True)
 def _ascii_tables(is_word, fold):
-    """Per byte value: the byte it adds to a word (0: not an ASCII word byte, so also
-    every byte >= 0x80) and whether it is an ASCII separator (not a line end).
-    Built once per batch: per document, building them cost about 5% of the kernel."""
-    ascii_tok = np.zeros(256, np.uint8)
-    ascii_sep = np.zeros(256, np.bool_)
+    """Per code point below 0x10000 (larger ones read entry 0xFFFF): the byte it adds to a
+    word (0: not an ASCII word character) and whether it is an ASCII separator (not a line
+    end). 64K entries, so that 1- and 2-byte code units index them unclamped (the compiler
+    drops the clamp); only the ASCII entries are ever hot. Built once per batch: per
+    document, building them cost about 5% of the kernel."""
+    ascii_tok = np.zeros(0x10000, np.uint8)
+    ascii_sep = np.zeros(0x10000, np.bool_)
     for b in range(128):
         if is_word[b]:
             ascii_tok[b] = b + 32 if (fold and 65 <= b <= 90) else b
@@ -172,7 +169,7 @@ def _ascii_tables(is_word, fold):
 
 
 @njit(cache=True)
-def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fold, fold_start, fold_len,
+def _shingle_one(units, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fold, fold_start, fold_len,
                  fold_data, special, out_hash, out_line, w):
     """Shingles of one document, written from out[w]; returns the new w, or -1 (see below).
 
@@ -188,14 +185,15 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
     caller redoes it through :func:`dedup.normalize.normalize`.
 
     Most text is ASCII words between ASCII separators, so a tight loop takes
-    those bytes through the tables of :func:`_ascii_tables`; only non-ASCII code
-    points and line ends reach the general decoder.
+    those characters through the tables of :func:`_ascii_tables`; only non-ASCII
+    code points and line ends reach the general path, which writes each unit's
+    UTF-8 bytes for its hash.
     """
     r = 1
     while r < k:
         r *= 2
     ring = np.zeros(r, np.uint64)  # the line's last units (see _push)
-    tok = np.empty(4 * (end - start) + 16, np.uint8)
+    tok = np.empty(4 * (end - start) + 16, np.uint8)  # the unit being built, UTF-8
     pk = U64(1)
     for _ in range(k - 1):
         pk *= P1
@@ -206,13 +204,13 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
     tlen = 0  # bytes of the unit being built
     p = start
     while p <= end:
-        if not by_char:  # the hot loops: ASCII word bytes into the token, ASCII separators end it
+        if not by_char:  # the hot loops: ASCII word characters into the token, ASCII separators end it
             while p < end:
-                c8 = buf[p]
-                if ascii_tok[c8] != 0:
-                    tok[tlen] = ascii_tok[c8]
+                a = min(np.int64(units[p]), 0xFFFF)
+                if ascii_tok[a] != 0:
+                    tok[tlen] = ascii_tok[a]
                     tlen += 1
-                elif ascii_sep[c8]:
+                elif ascii_sep[a]:
                     if tlen > 0:
                         h, n, w = _push(xxh64(tok, 0, tlen), h, ring, n, k, pk, line, out_hash, out_line, w)
                         tlen = 0
@@ -222,9 +220,9 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
         if p == end:
             c, size, boundary = NEWLINE, 1, True
         else:
-            c, size = _codepoint(buf, p)
+            c, size = np.int64(units[p]), 1
             boundary = c == NEWLINE or c == 13
-            if c == 13 and p + 1 < end and buf[p + 1] == NEWLINE:
+            if c == 13 and p + 1 < end and units[p + 1] == NEWLINE:
                 size = 2
         pending = 0  # a unit ends at this code point
         if by_char:
@@ -245,6 +243,8 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
                 if tlen > 0:
                     pending = 1
             else:  # a run of word characters (checked when the tables are built)
+                if tlen + 4 * fold_len[c] > len(tok):  # more than 4 bytes from one code point (e.g. ㍿)
+                    tok = _grown(tok, tlen, 2 * len(tok) + 4 * fold_len[c])
                 for q in range(fold_start[c], fold_start[c] + fold_len[c]):
                     tlen = _put_utf8(tok, tlen, np.int64(fold_data[q]))
         elif is_word[c]:
@@ -267,16 +267,32 @@ def _shingle_one(buf, start, end, ascii_tok, ascii_sep, is_word, by_char, k, fol
     return w
 
 
-@njit(parallel=True, cache=True)
-def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
+@njit(cache=True)
+def shingle_batch(text, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
                   scratch_h, scratch_l):
     """Shingle hashes of every document of a batch.
 
-    ``buf[offsets[i]:offsets[i+1]]`` is document i (UTF-8). Returns
-    ``(hashes uint64, lines int32, indptr int64, redo bool)``: document i's
+    ``text[offsets[i]:offsets[i+1]]`` is document i: the batch is one Python str,
+    offsets count code points. The kernel reads the str's own buffer in place (1, 2
+    or 4 bytes a character, by the widest character in the batch), so no UTF-8 is
+    made before it: encoding in Python took 15% of the time, on one thread.
+    Returns ``(hashes uint64, lines int32, indptr int64, redo bool)``: document i's
     shingles, in text order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines``
     their line numbers; ``redo[i]`` marks a document left empty because it needs
     the exact Python normalisation (only with ``fold``).
+    """
+    args = (offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special, scratch_h, scratch_l)
+    if text._kind == 1:
+        return _shingle_units(numba.carray(text._data, len(text), np.uint8), *args)
+    if text._kind == 2:
+        return _shingle_units(numba.carray(text._data, len(text), np.uint16), *args)
+    return _shingle_units(numba.carray(text._data, len(text), np.uint32), *args)
+
+
+@njit(parallel=True, cache=True)
+def _shingle_units(units, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
+                   scratch_h, scratch_l):
+    """:func:`shingle_batch` over the code points ``units`` (uint8, uint16 or uint32).
 
     Each document writes into its own region of the scratch arrays first, so no
     counting pass is needed: see :func:`scratch_size` for why a region cannot
@@ -290,7 +306,7 @@ def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len,
     d = 1 if by_char else 2
     for i in prange(n):
         s = offsets[i] // d + i
-        w = _shingle_one(buf, offsets[i], offsets[i + 1], ascii_tok, ascii_sep, is_word, by_char, k, fold,
+        w = _shingle_one(units, offsets[i], offsets[i + 1], ascii_tok, ascii_sep, is_word, by_char, k, fold,
                          fold_start, fold_len, fold_data, special, scratch_h, scratch_l, s)
         if w < 0:
             redo[i] = True
@@ -307,19 +323,19 @@ def shingle_batch(buf, offsets, is_word, by_char, k, fold, fold_start, fold_len,
     return hashes, lines, indptr, redo
 
 
-def scratch_size(nbytes: int, ndocs: int, by_char: bool) -> int:
-    """Scratch entries :func:`shingle_batch` needs for ``ndocs`` documents of ``nbytes`` in all.
+def scratch_size(nchars: int, ndocs: int, by_char: bool) -> int:
+    """Scratch entries :func:`shingle_batch` needs for ``ndocs`` documents of ``nchars`` code points in all.
 
-    Document i (L bytes at offset o) owns entries ``o // d + i`` up to, not
+    Document i (L code points at offset o) owns entries ``o // d + i`` up to, not
     including, the next document's start, at least ``L // d + 1`` of them, with
     d = 1 for character units and 2 for words. That bounds its shingles: one
     shingle per unit at most (k units emit one each from the k-th on; a shorter
-    line emits one for all of them), a character unit takes at least one byte,
-    and a word at least one byte plus a separator before the next word (a case
+    line emits one for all of them), a character unit takes one code point,
+    and a word at least one plus a separator before the next word (a case
     fold or NFKC form expands to word characters only or to separators only,
     never both; documents holding other code points are redone in Python).
     """
-    return nbytes // (1 if by_char else 2) + ndocs + 1
+    return nchars // (1 if by_char else 2) + ndocs + 1
 
 
 @njit(inline="always")

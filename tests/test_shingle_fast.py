@@ -47,3 +47,11 @@ def test_common_news_characters_need_no_python_normalisation():
     for c in "äöüßéèëïçñøåœ" "ÄÖÜÉ" "\u00a0‘’“”„«»–—…" "ﬁ":
         assert not special[ord(c)], repr(c)
     assert special[0x0301]  # a combining mark composes with its neighbour: Python path
+
+
+def test_a_word_that_folds_to_more_than_four_bytes_a_character():
+    # ㍿ folds to 株式会社: 12 UTF-8 bytes from one code point, so the kernel's unit buffer grows.
+    word = "x" + "㍿" * 3000
+    start, length, _, special = fold_tables()
+    assert length[ord("㍿")] == 4 and not special[ord("㍿")]
+    assert_same([word, f"a {word} b\n{word}", "㍿"], ShingleParams("word", 2))
