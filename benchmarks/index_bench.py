@@ -5,6 +5,7 @@
     python benchmarks/index_bench.py --full                   # 1,000,000 indexed: 20,000 real + 980,000 synthetic
     python benchmarks/index_bench.py --backend postgres --n 100000   # the same on PostgreSQL
     python benchmarks/index_bench.py --stories --n 5000       # with story placement (the index's default)
+    python benchmarks/index_bench.py --stories --n 5000 --workers 2   # story data prepared by 2 processes
     python benchmarks/index_bench.py --agreement              # stories placed on arrival vs `dedup stories`
 
 * **backend**: ``sqlite`` (a file in ``--dir`` or a temporary folder) or ``postgres``: the
@@ -17,7 +18,9 @@
   normalise, shingle, MinHash, band keys, candidate lookup, exact verification, pairs and cluster
   labels (and with ``--stories`` anchors, words and story placement). Reported as articles/s; with
   ``--stories`` also the seconds of its parts (:func:`story_timers`): anchor extraction, words and
-  language, placement (its SQL reads apart) and storing the story rows.
+  language, placement (its SQL reads apart) and storing the story rows. ``--workers N`` has
+  ``N`` forked processes prepare each batch's story data (anchors and words), whose time is
+  then not in this process's parts.
   Stories are off unless ``--stories`` (the figures then compare with earlier runs).
 * **query**: latency of ``Index.query([one article])`` (sketch + band lookups + exact
   verification; nothing added) for ``--queries`` held-out syndicated copies whose original is
@@ -132,7 +135,6 @@ def story_timers(db) -> dict[str, float]:
     dedup.anchors), ``prepare`` (anchors + language + words of each article), ``place`` (candidates, frequency
     reads and scoring: StoryIndex._place), ``place_sql`` (its reads of ``db``) and ``add`` (place + writing
     the story tables); by wrapping them."""
-    import dedup.index as index_module
     import dedup.index_stories as stories_module
 
     spent = {"anchors": 0.0, "prepare": 0.0, "place": 0.0, "place_sql": 0.0, "add": 0.0}
@@ -152,7 +154,7 @@ def story_timers(db) -> dict[str, float]:
         return run
 
     stories_module.anchor_set = timed("anchors", stories_module.anchor_set)
-    index_module.prepare = timed("prepare", stories_module.prepare)
+    stories_module.prepare = timed("prepare", stories_module.prepare)  # in this process: not with --workers
     cls = stories_module.StoryIndex
     cls._place, cls.add = timed("place", cls._place), timed("add", cls.add)
     db.rows, db.postings = timed("place_sql", db.rows, True), timed("place_sql", db.postings, True)
@@ -201,6 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--synthetic", type=int, default=None, help="synthetic signatures (default: 1M - n with --full)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--workers", type=int, default=1, help="processes preparing story data in add (with --stories)")
     ap.add_argument("--words", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="where to put the SQLite index (default: a temporary folder)")
@@ -221,7 +224,7 @@ def main(argv=None) -> int:
     gen_s = time.perf_counter() - t
     target, cleanup = target_for(args)
     out: dict = {"backend": args.backend, "stories": args.stories, "n_real": len(indexed), "synthetic": synthetic,
-                 "batch": args.batch, "words": args.words, "generate_s": round(gen_s, 2),
+                 "batch": args.batch, "workers": args.workers, "words": args.words, "generate_s": round(gen_s, 2),
                  "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cpu_count": os.cpu_count()}
     with Index.open(target, stories=args.stories) as ix:
         out["target"] = ix.where
@@ -231,7 +234,7 @@ def main(argv=None) -> int:
             ix.query_stories(warm)
         spent = story_timers(ix.db) if args.stories else {}
         t, cpu = time.perf_counter(), time.process_time()
-        report = ix.add(indexed, batch_size=args.batch)
+        report = ix.add(indexed, batch_size=args.batch, workers=args.workers)
         add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
         out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / add_s),
                       "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches}
@@ -239,6 +242,8 @@ def main(argv=None) -> int:
             parts = {"anchors": spent["anchors"], "words_and_language": spent["prepare"] - spent["anchors"],
                      "place_compute": spent["place"] - spent["place_sql"], "place_sql_reads": spent["place_sql"],
                      "store_sql_writes": spent["add"] - spent["place"]}
+            if args.workers > 1:  # done in the worker processes, not timed here
+                del parts["anchors"], parts["words_and_language"]
             out["add"]["stories_s"] = {k: round(v, 2) for k, v in parts.items()}
             print(f"stories in add: {out['add']['stories_s']} s", file=sys.stderr)
         print(f"add ({args.backend}{', stories' if args.stories else ''}): {len(indexed):,} articles in "

@@ -58,6 +58,8 @@ def add(
     seed: Optional[int] = SEED, containment: Optional[float] = CONTAINMENT,
     store_sets: Optional[bool] = STORE_SETS, stories: Optional[bool] = STORIES,
     batch: int = typer.Option(1000, help="Documents per transaction (each is durable once reported)."),
+    workers: int = typer.Option(1, min=1, help="Processes extracting anchors and words for stories "
+                                               "(the index is the same for any number)."),
     id_field: str = ID_FIELD, text_field: str = TEXT_FIELD, source_field: str = SOURCE_FIELD,
     published_field: str = PUBLISHED_FIELD, strict: bool = STRICT,
 ) -> None:
@@ -69,7 +71,7 @@ def add(
         config = _config(threshold, k, num_perm, seed, containment)
         docs = _read(inputs, id_field, text_field, source_field, published_field, strict)
         with Index.open(index, config, store_sets=store_sets, stories=stories) as ix:
-            report = ix.add(docs, batch_size=batch)
+            report = ix.add(docs, batch_size=batch, workers=workers)
     for conflict in report.conflicts:
         _say(f"warning: id {conflict!r} is already indexed with another text; the stored one was kept")
     print(json.dumps({"added": len(report.added), "already_present": len(report.present),

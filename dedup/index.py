@@ -50,8 +50,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -62,7 +63,7 @@ from .index_postgres import is_url, open_postgres
 from .index_sqlite import open_sqlite
 from .index_store import (APPLICATION, FORMAT_VERSION, Backend, IndexFileError, set_blob, set_from_blob, sig_blob,
                           sig_from_blobs, signed)
-from .index_stories import StoryGuess, StoryIndex, prepare, story_params, story_settings
+from .index_stories import StoryGuess, StoryIndex, prepare, preparing, story_params, story_settings
 from .lsh import Candidates, band_keys, band_pairs, bands_for, unique_pairs
 from .minhash import EMPTY, estimate_jaccard
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, RepeatParams,
@@ -175,6 +176,12 @@ def _wanted_stories(stories: bool | StoryParams | None) -> StoryParams | None:
     return stories
 
 
+def _batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    it = iter(documents)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
 def digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
@@ -273,25 +280,31 @@ class Index:
     # adding ------------------------------------------------------------------------------------------------
 
     def add(self, documents: Iterable[Document], batch_size: int = DEFAULT_BATCH,
-            on_commit: Callable[[AddReport], None] | None = None) -> AddReport:
+            on_commit: Callable[[AddReport], None] | None = None, workers: int = 1) -> AddReport:
         """Index ``documents`` (in this order: stories are placed in it), ``batch_size`` per transaction.
 
         ``on_commit(report_of_that_batch)`` runs after each commit: from then on the
         batch survives a crash. An id already indexed is skipped: ``present`` if its
         text is the same, ``conflicts`` otherwise (the stored document is kept).
+        With stories, ``workers`` processes extract the anchors and words of the
+        next batch while one is placed (the index is the same for any number; the
+        next batch is read before the one before it commits).
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ParameterError(f"batch_size={batch_size!r} is invalid: expected a positive integer")
+        for name, value in (("batch_size", batch_size), ("workers", workers)):
+            if not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name}={value!r} is invalid: expected a positive integer")
         total = AddReport(exact=self.store_sets)
         seen: dict[str, bytes] = {}
-        batch: list[Document] = []
-        for d in documents:
-            batch.append(d)
-            if len(batch) >= batch_size:
-                total = self._merge_reports(total, self._add_batch(batch, seen, on_commit))
-                batch = []
-        if batch:
-            total = self._merge_reports(total, self._add_batch(batch, seen, on_commit))
+        # With workers, the next batch is read and prepared in them while the one before it is placed.
+        ahead = 1 if workers > 1 and self.stories is not None else 0
+        pending: list = []
+        with preparing(workers if ahead else 1) as start:
+            for batch in _batches(documents, batch_size):
+                pending.append((batch, start(batch)))
+                if len(pending) > ahead:
+                    total = self._merge_reports(total, self._add_batch(*pending.pop(0), seen, on_commit))
+            for batch, take in pending:
+                total = self._merge_reports(total, self._add_batch(batch, take, seen, on_commit))
         return total
 
     @staticmethod
@@ -321,17 +334,17 @@ class Index:
     def _sketch(self, texts: Sequence[str]) -> Sketches:
         return sketch(list(texts), self.spec, paragraphs=self.containment, repeats=self.config.repeats)
 
-    def _prepare(self, new: list) -> tuple[Sketches | None, list]:
+    def _prepare(self, new: list, items_of: Callable[[list[Document]], list]) -> tuple[Sketches | None, list]:
         """Everything computed from the texts alone, before the write lock is taken."""
         if not new:
             return None, []
         sk = self._sketch([d.text for d, _ in new])
-        items = [prepare(0, d) for d, _ in new] if self.stories else []
+        items = items_of([d for d, _ in new]) if self.stories else []
         return sk, items
 
-    def _add_batch(self, docs: Sequence[Document], seen: dict[str, bytes], on_commit) -> AddReport:
+    def _add_batch(self, docs: Sequence[Document], items_of, seen: dict[str, bytes], on_commit) -> AddReport:
         new, present, conflicts = self._split_new(docs, seen)
-        sk, items = self._prepare(new)
+        sk, items = self._prepare(new, items_of)
         db = self.db
         db.begin()
         try:
@@ -342,7 +355,7 @@ class Index:
                         if d.id in raced:
                             (present if raced[d.id] == h else conflicts).append(d.id)
                     new = [x for x in new if x[0].id not in raced]
-                    sk, items = self._prepare(new)
+                    sk, items = self._prepare(new, items_of)
             n_pairs, cleaned, empty = (self._insert(new, sk, items) if new else (0, [], []))
             db.commit()
         except BaseException:

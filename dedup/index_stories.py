@@ -58,25 +58,29 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import re
 import sqlite3
 import unicodedata
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import xxhash
 
-from .anchors import anchor_set, detect_language, text_date
+from .anchors import anchor_set, detect_language, text_date, warm_up
 from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
 from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
 
-__all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "story_params", "story_settings"]
+__all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
+           "story_settings"]
 
 # StoryParams fields the stored stories depend on (meta.params.stories); the others (LSH over anchor sets,
 # the LSA topic model, evidence) are not used by the index.
@@ -199,6 +203,38 @@ def prepare(key: int, doc: Document) -> Item:
         ts = timestamp(text_date(text))
     terms, counts = _words(text)
     return Item(key, doc.id, lang, ts, anchors, terms, counts)
+
+
+def _prepare_all(docs: list[Document]) -> list[Item]:
+    return [prepare(0, d) for d in docs]
+
+
+@contextmanager
+def preparing(workers: int = 1) -> Iterator[Callable[[list[Document]], Callable[[list[Document]], list[Item]]]]:
+    """``start(batch)``, which begins preparing a batch and returns ``take(docs)``: :func:`prepare` (key 0) of
+    each of ``docs`` (documents of that batch), in order.
+
+    With ``workers`` > 1, ``start`` hands the batch to that many forked processes (in two shares a process)
+    and returns at once, so the caller can place the previous batch meanwhile; ``take`` waits for them. The
+    work is pure per document (anchors and words, ~1.6 ms an article in Python, half of an add with
+    stories), so the items do not depend on ``workers``. With one, or where processes cannot be forked,
+    ``take`` prepares just ``docs``, here.
+    """
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield lambda batch: _prepare_all
+        return
+    warm_up()  # loaded once here, the forked workers share the word frequency tables
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        def start(batch: list[Document]) -> Callable[[list[Document]], list[Item]]:
+            size = max(1, -(-len(batch) // (2 * workers)))
+            shares = [pool.submit(_prepare_all, batch[s:s + size]) for s in range(0, len(batch), size)]
+            position = {id(d): i for i, d in enumerate(batch)}  # the batch's own objects, not their values
+
+            def take(docs: list[Document]) -> list[Item]:
+                items = [item for share in shares for item in share.result()]
+                return [items[position[id(d)]] for d in docs]
+            return take
+        yield start
 
 
 def _terms_blob(item: Item) -> bytes:

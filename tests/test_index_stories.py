@@ -378,3 +378,24 @@ def test_query_snapshot_follows_writes(tmp_path):
         fresh.add(rest)
         assert after == [fresh.query_stories([held])[0]] * 2 and after[0].story == "de-bahnstreik-az"
     assert before[0] == before[1] and before[0].story is None
+
+
+def test_workers_extract_story_data_without_changing_the_index(tmp_path, run_dedup):
+    """`index add --workers 2` (anchors and words in forked processes) exports the same files as one process,
+    batch by batch in arrival order."""
+    corpus = REPO / "examples" / "corpus.jsonl"
+    files = {}
+    for workers in (1, 2):
+        index, out = tmp_path / f"w{workers}.dedup", tmp_path / f"out{workers}"
+        added = run_dedup("index", "add", index, corpus, "--batch", "9", "--workers", workers)
+        assert added.returncode == 0, added.stderr.decode()
+        assert run_dedup("index", "export", index, "--out", out).returncode == 0
+        files[workers] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert files[1] == files[2]
+    assert {"stories.jsonl", "links.jsonl", "pairs.jsonl"} <= files[1].keys()
+    assert files[1]["links.jsonl"]
+
+
+def test_workers_must_be_positive(tmp_path):
+    with Index.open(tmp_path / "ix.dedup") as ix, pytest.raises(dedup.ParameterError, match="workers=0"):
+        ix.add(example_docs(), workers=0)
