@@ -267,7 +267,6 @@ def _shingle_one(units, start, end, ascii_tok, ascii_sep, is_word, by_char, k, f
     return w
 
 
-@njit(cache=True)
 def shingle_batch(text, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
                   scratch_h, scratch_l):
     """Shingle hashes of every document of a batch.
@@ -280,12 +279,33 @@ def shingle_batch(text, offsets, is_word, by_char, k, fold, fold_start, fold_len
     shingles, in text order, are ``hashes[indptr[i]:indptr[i+1]]`` and ``lines``
     their line numbers; ``redo[i]`` marks a document left empty because it needs
     the exact Python normalisation (only with ``fold``).
+
+    One compiled kernel per character width, each compiled (or loaded from the
+    cache) on first use: compiling all three up front tripled a first run's wait.
     """
-    args = (offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special, scratch_h, scratch_l)
-    if text._kind == 1:
-        return _shingle_units(numba.carray(text._data, len(text), np.uint8), *args)
-    if text._kind == 2:
-        return _shingle_units(numba.carray(text._data, len(text), np.uint16), *args)
+    kernel = _BY_WIDTH[_width(text)]
+    return kernel(text, offsets, is_word, by_char, k, fold, fold_start, fold_len, fold_data, special,
+                  scratch_h, scratch_l)
+
+
+@njit(cache=True)
+def _width(text):
+    """Bytes a character in the buffer of a str (CPython's 1, 2 or 4)."""
+    return text._kind
+
+
+@njit(cache=True)
+def _shingle_ucs1(text, *args):
+    return _shingle_units(numba.carray(text._data, len(text), np.uint8), *args)
+
+
+@njit(cache=True)
+def _shingle_ucs2(text, *args):
+    return _shingle_units(numba.carray(text._data, len(text), np.uint16), *args)
+
+
+@njit(cache=True)
+def _shingle_ucs4(text, *args):
     return _shingle_units(numba.carray(text._data, len(text), np.uint32), *args)
 
 
@@ -433,3 +453,6 @@ def intersection_sizes(data, indptr, left, right):
             i, j = next_match(data, i + 1, ie, j + 1, je)
         out[t] = c
     return out
+
+
+_BY_WIDTH = {1: _shingle_ucs1, 2: _shingle_ucs2, 4: _shingle_ucs4}

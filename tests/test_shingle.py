@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from dedup import _kernels
 from dedup.normalize import normalize
 from dedup.params import NormalizeParams, ShingleParams
-from dedup.shingle import (datasketch_hashfunc, exact_sets, join, shingle, shingle_hash, shingle_strings, units,
-                           word_table)
+from dedup.shingle import (datasketch_hashfunc, exact_sets, join, shingle, shingle_hash, shingle_strings, shingle_texts,
+                           units, word_table)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -78,7 +78,6 @@ raw_texts = st.lists(st.sampled_from(FOLD_PIECES + ["\r\n", "\u1100\u1161", "\u3
 @given(st.lists(raw_texts, min_size=1, max_size=8), params, st.booleans())
 def test_shingle_texts_equals_shingle_of_normalised_texts(batch, p, strip_accents):
     """The fused path (case folding inside the kernel) is the documented composition."""
-    from dedup.shingle import shingle_texts
 
     norm = NormalizeParams(strip_accents=strip_accents)
     fused = shingle_texts(batch, p, norm)
@@ -101,7 +100,6 @@ def test_batch_composition_does_not_matter():
 def test_densest_text_fits_the_kernel_scratch():
     """One-byte words with one-byte separators: the most shingles per byte a text can have,
     at every offset parity, so each document fills its whole scratch region (scratch_size)."""
-    from dedup.shingle import shingle_texts
 
     dense = ["a", "a b", "ab c", "a b c d e f g", "x\ny\nz", "", "ß ß ß", "1 2 3 4 5 6 7 8 9 0 a b c"]
     batch = [dense[i % len(dense)] * (1 + i % 3) for i in range(40)]
@@ -306,3 +304,18 @@ def test_results_do_not_depend_on_thread_count():
         np.testing.assert_array_equal(a, b)
     for i, text in enumerate(batch):
         assert single[0][single[2][i]:single[2][i + 1]].tolist() == reference(text, p)[0]
+
+
+@pytest.mark.parametrize("raw", [True, False])
+def test_a_document_hashes_alike_whatever_the_widest_character_of_its_batch(raw):
+    """The batch is one str, stored 1, 2 or 4 bytes a character by its widest character (one compiled kernel
+    per width): a document's shingles must not depend on its neighbours."""
+    doc = "Straße und Zürich: the Port of Rotterdam\nreopened on Monday, officials said."
+    p = ShingleParams(k=2)
+    run = (lambda batch: shingle_texts(batch, p)) if raw else (lambda batch: shingle(batch, p))
+    alone = run([doc]).of(0)
+    for neighbour in ("plain ascii", "latin-1 é", "curly “quotes”", "emoji 😀", "lone \ud800 surrogate"):
+        for batch in ([doc, neighbour], [neighbour, doc]):
+            got = run(batch)
+            assert np.array_equal(got.of(batch.index(doc)), alone), neighbour
+    assert len(alone) > 5
