@@ -1,4 +1,4 @@
-"""Compiled inner loops (numba): UTF-8 bytes -> shingle hashes -> MinHash, and set overlaps.
+"""Compiled inner loops (numba): characters (a str read in place) -> shingle hashes -> MinHash, and set overlaps.
 
 Everything here works on flat numpy arrays with CSR-style ``indptr`` offsets and
 is parallel over documents only, so results never depend on the thread count.
