@@ -85,12 +85,22 @@ def band_key(signatures: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key ^ (key >> np.uint64(29))
 
 
+KEY_CHUNK = 1 << 14  # documents whose band keys are made at once: about 6 MB of temporaries at 40 x 3
+
+
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """uint64 key of every (document, band), shape (n, bands); built a band at a time, so memory
-    beyond the result stays at a few bytes per document."""
+    """uint64 key of every (document, band), shape (n, bands), equal to :func:`band_key` band by band.
+
+    All bands at once, ``KEY_CHUNK`` documents at a time: a few numpy calls per chunk
+    instead of several per band (a one-article query spent ~0.1 ms on 40 bands' calls),
+    and memory beyond the result stays bounded."""
     keys = np.empty((len(signatures), bands), np.uint64)
-    for band in range(bands):
-        keys[:, band] = band_key(signatures, band, rows)
+    for s in range(0, len(signatures), KEY_CHUNK):
+        sig = signatures[s:s + KEY_CHUNK, :bands * rows].reshape(-1, bands, rows).astype(np.uint64)
+        key = np.zeros(sig.shape[:2], np.uint64)
+        for j in range(rows):
+            key = key * np.uint64(0x9E3779B97F4A7C15) + sig[:, :, j]
+        keys[s:s + KEY_CHUNK] = key ^ (key >> np.uint64(29))
     return keys
 
 
