@@ -58,12 +58,10 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import re
 import sqlite3
 import unicodedata
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,6 +76,7 @@ from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
 from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
+from .workers import forked
 
 __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
            "story_settings"]
@@ -227,11 +226,11 @@ def preparing(workers: int = 1) -> Iterator[Callable[[list[Document]], Callable[
     stories), so the items do not depend on ``workers``. With one, or where processes cannot be forked,
     ``take`` prepares just ``docs``, here.
     """
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield lambda batch: _prepare_all
-        return
-    warm_up()  # loaded once here, the forked workers share the word frequency tables
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with forked(workers, warm_up) as pool:
+        if pool is None:
+            yield lambda batch: _prepare_all
+            return
+
         def start(batch: list[Document]) -> Callable[[list[Document]], list[Item]]:
             size = max(1, -(-len(batch) // (2 * workers)))
             shares = [pool.submit(_prepare_all, batch[s:s + size]) for s in range(0, len(batch), size)]

@@ -38,7 +38,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import multiprocessing
 import os
 import time
 from collections import Counter
@@ -55,6 +54,7 @@ from .params import Config, MatchParams, _check
 from .pipeline import find, sorted_documents, timestamp
 from .report import _atomic_write
 from .stories_kernels import candidate_pairs, pair_scores, shared_evidence
+from .workers import forked
 
 
 def _number(value: object) -> bool:
@@ -213,17 +213,18 @@ def _all_features(docs: list[Document], workers: int, words: bool) -> Iterator[F
     forked it runs here.
     """
     work = (_anchor_work(d) for d in docs)
-    if workers <= 1 or len(docs) <= WORK_CHUNK or "fork" not in multiprocessing.get_all_start_methods():
-        for item in work:
-            yield from _features_of([item], words)
-        return
-    from concurrent.futures import ProcessPoolExecutor
 
-    warm_up()  # loaded once here, the forked workers share the word frequency tables
-    if words:
-        _analyzer()  # and scikit-learn (1.4 s to import in each process otherwise)
-    chunks = iter(lambda: list(itertools.islice(work, WORK_CHUNK)), [])
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    def warm() -> None:
+        warm_up()  # the word frequency tables
+        if words:
+            _analyzer()  # and scikit-learn (1.4 s to import in each process otherwise)
+
+    with forked(workers if len(docs) > WORK_CHUNK else 1, warm) as pool:
+        if pool is None:
+            for item in work:
+                yield from _features_of([item], words)
+            return
+        chunks = iter(lambda: list(itertools.islice(work, WORK_CHUNK)), [])
         for part in pool.map(_features_of, chunks, itertools.repeat(words)):
             yield from part
 
