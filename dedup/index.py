@@ -342,7 +342,8 @@ class Index:
         items = items_of([d for d, _ in new]) if self.stories else []
         return sk, items
 
-    def _add_batch(self, docs: Sequence[Document], items_of, seen: dict[str, bytes], on_commit) -> AddReport:
+    def _add_batch(self, docs: Sequence[Document], items_of: Callable[[list[Document]], list], seen: dict[str, bytes],
+                   on_commit) -> AddReport:
         new, present, conflicts = self._split_new(docs, seen)
         sk, items = self._prepare(new, items_of)
         db = self.db
