@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .errors import InputError
+
+_OPTIONAL = ("title", "source", "url", "published", "lang")
+
 
 @dataclass(frozen=True)
 class Document:
@@ -18,6 +22,17 @@ class Document:
     published: str | None = None
     lang: str | None = None
     record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Checked here, at the boundary: a non-str text would otherwise fail deep in the hashing.
+        if not isinstance(self.id, str):
+            raise InputError(f"document id {self.id!r} is {type(self.id).__name__}: expected str")
+        bad = [(f, v) for f, v in [("text", self.text)] + [(f, getattr(self, f)) for f in _OPTIONAL]
+               if not isinstance(v, str) and (f == "text" or v is not None)]
+        if bad:
+            f, v = bad[0]
+            expected = "str" if f == "text" else "str or None"
+            raise InputError(f"document {self.id!r}: {f} is {type(v).__name__}: expected {expected}")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import Callable
 
 import pytest
 
+import dedup
+
 from conftest import CORPUS, Corpus, read_jsonl
 
 GOOD = [r for r in CORPUS if r["text"].strip()]  # the corpus without its empty record
@@ -260,3 +262,16 @@ def test_repetitive_document_costs_about_as_much_as_without_repeat_cleaning(cli,
     plain = seconds("--no-clean-repeats")
     cleaned = seconds()
     assert cleaned < 3 * plain + 0.3, f"{cleaned:.2f} s with repeat cleaning, {plain:.2f} s without"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("a", None), "document 'a': text is NoneType: expected str"),
+    (("a", b"bytes"), "document 'a': text is bytes: expected str"),
+    ((7, "text"), "document id 7 is int: expected str"),
+    (("a", "text", 3), "document 'a': title is int: expected str or None"),
+])
+def test_python_api_refuses_a_document_that_is_not_text(args, message):
+    """The Python API's boundary: one clear error naming the record, not a failure deep in the hashing."""
+    with pytest.raises(dedup.InputError) as caught:
+        dedup.Document(*args)
+    assert str(caught.value) == message

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dedup.errors import ParameterError
-from dedup.lsh import (band_keys, bands_for, candidate_probability, candidates, false_negative_area,
+from dedup import lsh
+from dedup.lsh import (band_key, band_keys, bands_for, candidate_probability, candidates, false_negative_area,
                        false_positive_area, optimal_bands, recall_bands, unique_pairs)
 from dedup.minhash import EMPTY, signatures
 from dedup.params import LSHParams, MinHashParams
@@ -161,6 +162,32 @@ def test_band_keys_depend_on_all_rows_of_the_band_only():
     assert keys[0, 0] == keys[1, 0] and keys[0, 1] != keys[1, 1] and keys[0, 2] != keys[1, 2]
     keys = band_keys(sig, 3, 3)
     assert keys[0, 0] == keys[1, 0] and keys[0, 1] != keys[1, 1] and keys[0, 2] == keys[1, 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 40), st.sampled_from([(40, 3), (16, 8), (9, 13), (1, 128), (5, 2)]), st.integers(1, 7),
+       st.integers(0, 2**32 - 1))
+def test_band_keys_are_the_documented_hash_in_any_chunking(n, shape, chunk, seed):
+    """Band keys are stored in indexes: pinned to the docstring's formula, whatever the chunk size."""
+    bands, rows = shape
+    sig = np.random.default_rng(seed).integers(0, 2**32, (n, 128), dtype=np.uint32)
+    want = []
+    for d in range(n):
+        row = []
+        for b in range(bands):
+            k = 0
+            for j in range(b * rows, (b + 1) * rows):
+                k = (k * 0x9E3779B97F4A7C15 + int(sig[d, j])) % 2**64
+            row.append(k ^ (k >> 29))
+        want.append(row)
+    before = lsh.KEY_CHUNK
+    try:
+        lsh.KEY_CHUNK = chunk  # several chunks even for a few documents
+        got = band_keys(sig, bands, rows)
+    finally:
+        lsh.KEY_CHUNK = before
+    assert got.shape == (n, bands) and got.tolist() == want
+    assert all(band_key(sig, b, rows).tolist() == [r[b] for r in want] for b in (0, bands - 1))
 
 
 def test_unique_pairs():
