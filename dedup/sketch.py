@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ._kernels import threads_for
 from .minhash import SignatureSpec, signatures
 from .params import RepeatParams
 from .repeats import drop_mask, find_runs
@@ -16,6 +17,8 @@ BATCH = 2048
 # Paragraphs with fewer shingles than this (bylines, "Read more") do not propose
 # containment candidates: they are shared by unrelated articles of an outlet.
 MIN_PARAGRAPH_SHINGLES = 8
+# A batch of fewer code points (some 25 articles) is sketched on one thread: see threads_for.
+PARALLEL_CHARS = 80_000
 
 
 @dataclass(frozen=True)
@@ -76,20 +79,21 @@ def sketch(texts: Sequence[str], spec: SignatureSpec, paragraphs: bool = False,
     sigs, data, sizes, psigs, pdocs, cleaned = [], [], [np.zeros(1, np.int64)], [], [], []
     for start in range(0, len(texts), BATCH):
         batch = texts[start:start + BATCH]
-        sh = shingle_texts(batch, spec.shingle, spec.normalize)
-        if spec.clean_repeats and spec.shingle.unit == "word":
-            sh, dropped = without_repeats(sh, spec, repeats)
-            cleaned.append(dropped + start)
-        sigs.append(signatures(sh.hashes, sh.indptr, spec.minhash))
-        d, ip = exact_sets(sh)
-        data.append(d)
-        sizes.append(np.diff(ip))
-        if paragraphs:
-            seg, seg_doc = paragraph_segments(sh, MIN_PARAGRAPH_SHINGLES)
-            if len(seg):
-                # Odd segments of ``seg`` are the gaps between kept paragraphs: dropped after signing.
-                psigs.append(signatures(sh.hashes, seg, spec.minhash)[0::2])
-                pdocs.append(seg_doc + start)
+        with threads_for(sum(map(len, batch)), PARALLEL_CHARS):
+            sh = shingle_texts(batch, spec.shingle, spec.normalize)
+            if spec.clean_repeats and spec.shingle.unit == "word":
+                sh, dropped = without_repeats(sh, spec, repeats)
+                cleaned.append(dropped + start)
+            sigs.append(signatures(sh.hashes, sh.indptr, spec.minhash))
+            d, ip = exact_sets(sh)
+            data.append(d)
+            sizes.append(np.diff(ip))
+            if paragraphs:
+                seg, seg_doc = paragraph_segments(sh, MIN_PARAGRAPH_SHINGLES)
+                if len(seg):
+                    # Odd segments of ``seg`` are the gaps between kept paragraphs: dropped after signing.
+                    psigs.append(signatures(sh.hashes, seg, spec.minhash)[0::2])
+                    pdocs.append(seg_doc + start)
         if progress:
             progress(len(batch))
     num_perm = spec.minhash.num_perm

@@ -15,6 +15,10 @@ from . import _kernels
 from .minhash import estimate_jaccard
 from .params import MatchParams
 
+# Pairs holding fewer set elements than this (some 20 article pairs) are merged on one thread: see
+# _kernels.threads_for.
+PARALLEL_ELEMENTS = 20_000
+
 
 @dataclass(frozen=True)
 class Pairs:
@@ -40,7 +44,9 @@ class Pairs:
 def overlap(data: np.ndarray, indptr: np.ndarray, left: np.ndarray, right: np.ndarray):
     """``(|A∩B|, |A|, |B|)`` for each pair of CSR sets."""
     sizes = np.diff(indptr)
-    return _kernels.intersection_sizes(data, indptr, left, right), sizes[left], sizes[right]
+    size_l, size_r = sizes[left], sizes[right]
+    with _kernels.threads_for(int(size_l.sum() + size_r.sum()), PARALLEL_ELEMENTS):
+        return _kernels.intersection_sizes(data, indptr, left, right), size_l, size_r
 
 
 def verify(pairs: np.ndarray, sets: tuple[np.ndarray, np.ndarray], signatures: np.ndarray,

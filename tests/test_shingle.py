@@ -277,9 +277,12 @@ def test_join_offsets_count_code_points():
     assert text == "abé中😀x"
 
 
-def test_results_do_not_depend_on_thread_count():
+def test_results_do_not_depend_on_thread_count(monkeypatch):
+    from dedup import verify
     from dedup.minhash import signatures
     from dedup.params import MinHashParams
+
+    monkeypatch.setattr(verify, "PARALLEL_ELEMENTS", 0)  # overlap() on every thread, however small
 
     rng = np.random.default_rng(3)
     vocab = ["alpha", "beta", "gamma", "één", "straße", "中文", "x1", "\n"]
@@ -290,7 +293,9 @@ def test_results_do_not_depend_on_thread_count():
         sh = shingle(batch, p)
         data, indptr = exact_sets(sh)
         sig = signatures(sh.hashes, sh.indptr, MinHashParams(num_perm=32))
-        return sh.hashes.copy(), sh.lines.copy(), sh.indptr.copy(), data, indptr, sig
+        pairs = np.random.default_rng(4).integers(0, len(batch), (2, 500))
+        inter = verify.overlap(data, indptr, pairs[0], pairs[1])[0]
+        return sh.hashes.copy(), sh.lines.copy(), sh.indptr.copy(), data, indptr, sig, inter
 
     before = numba.get_num_threads()
     try:
@@ -304,6 +309,18 @@ def test_results_do_not_depend_on_thread_count():
         np.testing.assert_array_equal(a, b)
     for i, text in enumerate(batch):
         assert single[0][single[2][i]:single[2][i + 1]].tolist() == reference(text, p)[0]
+
+
+def test_threads_for_runs_small_work_on_one_thread_and_restores_the_count():
+    before = numba.get_num_threads()
+    with _kernels.threads_for(99, 100):
+        small = numba.get_num_threads()
+    with _kernels.threads_for(100, 100):
+        large = numba.get_num_threads()
+    with pytest.raises(KeyError):
+        with _kernels.threads_for(0, 100):
+            raise KeyError
+    assert (small, large, numba.get_num_threads()) == (1, before, before)
 
 
 @pytest.mark.parametrize("raw", [True, False])

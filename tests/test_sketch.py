@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -69,6 +70,20 @@ def test_batches_give_the_same_result(monkeypatch):
     np.testing.assert_array_equal(parts.set_indptr, whole.set_indptr)
     np.testing.assert_array_equal(parts.paragraph_signatures, whole.paragraph_signatures)
     np.testing.assert_array_equal(parts.paragraph_document, whole.paragraph_document)
+
+
+def test_a_small_batch_is_sketched_on_one_thread_with_the_same_result(monkeypatch):
+    texts = corpus(11, seed=5)
+    threads, shingle_texts = [], sketch_module.shingle_texts
+    monkeypatch.setattr(sketch_module, "shingle_texts",
+                        lambda *a: threads.append(numba.get_num_threads()) or shingle_texts(*a))
+    before = numba.get_num_threads()
+    small = sketch(texts, SPEC, paragraphs=True)
+    monkeypatch.setattr(sketch_module, "PARALLEL_CHARS", 0)
+    large = sketch(texts, SPEC, paragraphs=True)
+    assert threads == [1, before] and numba.get_num_threads() == before
+    for field in ("signatures", "set_data", "set_indptr", "paragraph_signatures", "paragraph_document", "cleaned"):
+        np.testing.assert_array_equal(getattr(small, field), getattr(large, field))
 
 
 def test_empty_corpus():
