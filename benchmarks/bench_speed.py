@@ -27,6 +27,7 @@ cases on CPU time, which another tenant taking the core does not inflate.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from functools import lru_cache
@@ -37,11 +38,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fused_reference import fused_whitespace_signatures  # noqa: E402
 from generate import generate  # noqa: E402
 
 import dedup  # noqa: E402
 from dedup.lsh import candidates, recall_bands  # noqa: E402
-from dedup.minhash import permutations, signatures  # noqa: E402
+from dedup.minhash import signatures  # noqa: E402
 from dedup.normalize import normalize  # noqa: E402
 from dedup.params import Config, MatchParams, MinHashParams, NormalizeParams, ShingleParams  # noqa: E402
 from dedup.shingle import join, shingle  # noqa: E402
@@ -216,6 +218,10 @@ def cminhash_matrix(batch_texts):
             for s in range(0, len(batch_texts), BATCH)]
 
 
+def fused_whitespace(batch_texts):
+    return fused_whitespace_signatures(batch_texts, K, MINHASH)
+
+
 # ---------------------------------------------------------------- a. text -> signature
 
 TEXT_CASES = {
@@ -229,6 +235,8 @@ TEXT_CASES = {
     "rensa RMinHash per doc": ("reference", None, rensa_per_doc),
     "rensa RMinHash matrix": ("reference", None, rensa_matrix),
     "rensa CMinHash matrix": ("reference", None, cminhash_matrix),
+    # The "fused loop over the UTF-8 bytes", without Unicode words (benchmarks/fused_reference.py).
+    "fused loop, whitespace words": ("reference", 1, fused_whitespace),
 }
 CAPS = {"datasketch update": CAP_DS_UPDATE, "datasketch update_batch": CAP_DS_UPDATE_BATCH}
 
@@ -246,6 +254,9 @@ def test_text_to_signature(benchmark, threads, case, n):
     benchmark.group = f"text->signature n={n}"
     if case == "dedup[1 thread]" and shingle_texts is not None:  # both dedup paths: the same signatures
         assert np.array_equal(dedup_fused_signatures(docs[:300]), dedup_normalize_shingle_signatures(docs[:300]))
+    if case == "fused loop, whitespace words":  # the same hashing as dedup's where words are plain
+        plain = [" ".join(re.findall(r"[a-z]+", t.lower())) for t in docs[:300]]
+        assert np.array_equal(fused_whitespace(plain), dedup_text_signatures(plain))
     path = SKETCH_PATH if case in ("dedup[1 thread]", "dedup[2 threads]") else None
     measure(benchmark, lambda: fn(docs), len(docs), role, case=case, **({"path": path} if path else {}))
 

@@ -253,7 +253,6 @@ def memory_child(n: int, impl: str) -> None:
     """Runs in its own process: peak RSS of building the LSH candidates over n signatures."""
     import resource
 
-    import numpy as np
 
     from dedup.lsh import candidates, recall_bands
 
