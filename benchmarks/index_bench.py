@@ -26,6 +26,9 @@
   verification; nothing added) for ``--queries`` held-out syndicated copies whose original is
   indexed (so every query finds its match); p50/p99 in ms. With ``--stories`` also of
   ``Index.query_stories([one article])``.
+* **assign**: latency of ``Index.assign(article)`` for the same held-out copies, after everything
+  else (it adds them): one article added and committed (durably) at a time, its cluster and story
+  read back, as ``dedup index assign`` does for each line.
 * **full**: 1,000,000 articles cannot be generated and added here in reasonable time, so
   ``--full`` adds ``--n`` real articles and then ``--synthetic`` random signatures through
   ``Index.load_signatures``, the documented bulk path (signature + band keys, no exact set, no
@@ -288,6 +291,10 @@ def main(argv=None) -> int:
               f"(by table with indexes: {per}), exact sets {out['bytes']['per_real_article_sets']} and "
               f"stories {out['bytes']['per_real_article_stories']} per real article, "
               f"total {out['bytes']['per_article_total']}", file=sys.stderr)
+        # last, as it adds: what an aggregator's `dedup index assign` does with each arriving article
+        out["assign"], _ = latencies(lambda docs: [ix.assign(docs[0])], held)
+        print(f"assign: {len(held)} single-article adds (one durable commit each): p50 {out['assign']['p50_ms']} "
+              f"ms, p99 {out['assign']['p99_ms']} ms", file=sys.stderr)
     print(json.dumps(out, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")

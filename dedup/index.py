@@ -361,6 +361,8 @@ class Index:
             db.commit()
         except BaseException:
             db.rollback()
+            if self.stories is not None:
+                self.stories.forget()
             raise
         report = AddReport(tuple(d.id for d, _ in new), tuple(present), tuple(conflicts), tuple(cleaned),
                            tuple(empty), n_pairs, 1, self.store_sets)

@@ -85,6 +85,7 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare",
 # the LSA topic model, evidence) are not used by the index.
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
+SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~9 KB each with their anchors), then a new one
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
 KIND_LETTER = {"name": "n", "acronym": "a", "code": "c", "phrase": "p", "number": "#", "percent": "%", "date": "d"}
@@ -525,6 +526,31 @@ class _Snapshot:
         """Whether the words are read whole (``terms``)."""
         return self.uses >= 2
 
+    def wrote(self, items: Sequence[Item], adf: Counter, tdf: Counter) -> None:
+        """Follow this connection's own write of ``items`` (placed, with their keys and stories) and of these
+        frequency increments, so that the next article placed (``dedup index assign``: one a transaction) reads
+        none of it again: re-reading a language's ~10,000 words in play by index lookups cost ~10 ms of an
+        assign's ~20 ms at 10,000 indexed. Per-article frequencies go (they changed); word positions go
+        when a word new to a language shifts them."""
+        for h, n in adf.items():
+            if h in self.adf:
+                self.adf[h] += n
+        self.anchor_df.clear()
+        for lang in {lang for lang, _ in tdf}:
+            if lang not in self.terms:
+                continue
+            terms, df = self.terms[lang]
+            got = np.array(sorted((t, n) for (l, t), n in tdf.items() if l == lang), np.int64).reshape(-1, 2)
+            at = np.searchsorted(terms, got[:, 0])
+            old = at < len(terms)
+            old[old] = terms[at[old]] == got[old, 0]
+            np.add.at(df, at[old], got[old, 1])
+            if not old.all():
+                self.terms[lang] = (np.insert(terms, at[~old], got[~old, 0].astype(np.uint32)),
+                                    np.insert(df, at[~old], got[~old, 1]))
+                self.term_at.clear()
+        self.items.update((i.key, i) for i in items)
+
 
 class StoryIndex:
     """The story tables of one index (``db``), placed with ``params``."""
@@ -536,17 +562,20 @@ class StoryIndex:
     # adding and querying -----------------------------------------------------------------------------------
 
     def add(self, items: Sequence[Item], copies: set[tuple[int, int]]) -> None:
-        """Place ``items`` in order (inside the caller's write transaction) and store them."""
+        """Place ``items`` in order (inside the caller's write transaction) and store them. The caller calls
+        :meth:`forget` if that transaction does not commit."""
         if not items:
             return
-        self._cache = None
         placed = self._place(items, copies, carry=True)
         db = self.db
         db.insert("story_docs", ("doc", "lang", "ts", "story", "anchors", "terms"),
                   [(i.key, i.lang, i.ts, i.story, _anchors_json(i.anchors), _terms_blob(i)) for i in items])
         db.insert("apost", ("key", "doc"), sorted((h, i.key) for i in items for h in i.hashes.tolist()))
-        self._bump(Counter(h for i in items for h in i.hashes.tolist()),
-                   Counter((i.lang, t) for i in items for t in i.terms.tolist()), Counter(i.lang for i in items))
+        adf, tdf = Counter(h for i in items for h in i.hashes.tolist()), Counter(
+            (i.lang, t) for i in items for t in i.terms.tolist())
+        self._bump(adf, tdf, Counter(i.lang for i in items))
+        if self._cache is not None:
+            self._cache.wrote(items, adf, tdf)
         links = []
         for p in placed:
             for other, s in p.links:
@@ -554,6 +583,10 @@ class StoryIndex:
                 links.append((a.key, b.key, s.score, int(s.copy), round(s.anchor, 6),
                                None if s.word is None else round(s.word, 6)))
         db.insert("story_links", ("a", "b", "score", "kind", "anchor", "word"), links)
+
+    def forget(self) -> None:
+        """Drop what was kept of the story tables (a write of this connection was rolled back)."""
+        self._cache = None
 
     def guess(self, items: Sequence[Item], copies: set[tuple[int, int]]) -> list[StoryGuess]:
         """The story each item would join (each alone, nothing stored)."""
@@ -605,12 +638,13 @@ class StoryIndex:
 
     def _load_tdf(self, items: Sequence[Item], snap: _Snapshot | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per language of ``items``, the stored word frequencies (sorted terms, df) of their words: read for
-        these words (an add, a first query), or, with ``snap`` used again, every word of the language, kept
-        while the tables are unchanged: a query needs the frequencies of ~10,000 words (all words of every
-        candidate, for its norm), ~20 ms as index lookups at 2,000 indexed, ~0.1 ms from memory; reading a
-        language whole costs ~35 ms at 2,000 indexed, so it waits for a second query between writes."""
+        these words (the first placement with ``snap``, or without one), or, with ``snap`` used again, every
+        word of the language, kept while ``snap`` is (see :meth:`_snapshot`): an article placed needs the
+        frequencies of ~10,000 words (all words of every candidate, for its norm), ~20 ms as index lookups at
+        2,000 indexed, ~0.1 ms from memory; reading a language whole costs ~35 ms at 2,000 indexed, so it
+        waits for a second placement."""
         out = {}
-        cache = snap.terms if snap is not None and snap.whole else None  # one query between writes: as an add
+        cache = snap.terms if snap is not None and snap.whole else None
         for lang in sorted({i.lang for i in items}):
             if cache is not None and lang in cache:
                 out[lang] = cache[lang]
@@ -629,14 +663,15 @@ class StoryIndex:
         return out
 
     def _snapshot(self) -> _Snapshot | None:
-        """What queries read of the story tables, kept while valid: with SQLite until another connection
-        commits (``PRAGMA data_version``) or this one writes story tables (:meth:`add` and :meth:`remove` drop
-        it). None where there is no such signal (PostgreSQL): everything is read for each query then."""
+        """What placing articles read of the story tables, kept while valid: with SQLite until another
+        connection commits (``PRAGMA data_version``); this one's :meth:`add` updates it as it writes
+        (:meth:`_Snapshot.wrote`), :meth:`remove` and a rolled back write drop it. None where there is no such
+        signal (PostgreSQL): everything is read for each placement then."""
         con = getattr(self.db, "con", None)
         if not isinstance(con, sqlite3.Connection):
             return None
         version = con.execute("PRAGMA data_version").fetchone()[0]
-        if self._cache is None or self._cache.version != version:
+        if self._cache is None or self._cache.version != version or len(self._cache.items) > SNAPSHOT_ARTICLES:
             self._cache = _Snapshot(version)
         self._cache.uses += 1
         return self._cache
@@ -692,7 +727,7 @@ class StoryIndex:
     def _place(self, items: Sequence[Item], copies: set[tuple[int, int]], carry: bool) -> list[_Placed]:
         """Place each item in order; with ``carry`` each placed item counts for the next (an add)."""
         db, p = self.db, self.p
-        snap = None if carry else self._snapshot()
+        snap = self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
         hashes = {h for i in items for h in i.hashes.tolist()}
         adf = {**dict.fromkeys(hashes, 0), **self._load_adf(hashes, snap)}  # 0: read, not stored

@@ -380,6 +380,34 @@ def test_query_snapshot_follows_writes(tmp_path):
     assert before[0] == before[1] and before[0].story is None
 
 
+def test_the_snapshot_follows_own_writes_and_forgets_a_rolled_back_one(tmp_path, monkeypatch):
+    """A writer keeps what it read across its own adds (StoryIndex._snapshot, _Snapshot.wrote); an add
+    that does not commit must leave nothing in it: the index then equals one that never tried."""
+    docs = example_docs()
+    first, second = docs[:30], docs[30:]
+    with Index.open(tmp_path / "tried.dedup") as ix:
+        ix.add(first, batch_size=10)  # from the second batch on, the words are kept whole and followed
+        insert = ix.db.insert
+
+        def failing(table, columns, rows):
+            if table == "story_links":  # after the frequencies were bumped (and followed)
+                raise OSError("disk full")
+            return insert(table, columns, rows)
+
+        monkeypatch.setattr(ix.db, "insert", failing)
+        with pytest.raises(OSError):
+            ix.add(second)
+        monkeypatch.undo()
+        ix.add(second, batch_size=5)
+        ix.export(tmp_path / "tried")
+    with Index.open(tmp_path / "clean.dedup") as ix:
+        ix.add(first, batch_size=10)
+        ix.add(second, batch_size=5)
+        ix.export(tmp_path / "clean")
+    for name in ("links.jsonl", "stories.jsonl", "pairs.jsonl"):
+        assert (tmp_path / "tried" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
+
+
 def test_workers_extract_story_data_without_changing_the_index(tmp_path, run_dedup):
     """`index add --workers 2` (anchors and words in forked processes) exports the same files as one process,
     batch by batch in arrival order."""
