@@ -85,7 +85,7 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare",
 # the LSA topic model, evidence) are not used by the index.
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
-SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~9 KB each with their anchors), then a new one
+SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
 KIND_LETTER = {"name": "n", "acronym": "a", "code": "c", "phrase": "p", "number": "#", "percent": "%", "date": "d"}

@@ -408,6 +408,28 @@ def test_the_snapshot_follows_own_writes_and_forgets_a_rolled_back_one(tmp_path,
         assert (tmp_path / "tried" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
 
 
+def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, monkeypatch):
+    docs = example_docs()[:40]
+    made, files = [], []
+
+    class Counted(index_stories._Snapshot):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(index_stories, "_Snapshot", Counted)
+    for cap in (index_stories.SNAPSHOT_ARTICLES, 3):
+        monkeypatch.setattr(index_stories, "SNAPSHOT_ARTICLES", cap)
+        made.clear()
+        with Index.open(tmp_path / f"{cap}.dedup") as ix:
+            for d in docs:
+                ix.assign(d)
+            ix.export(tmp_path / str(cap))
+        files.append([(tmp_path / str(cap) / n).read_bytes() for n in ("links.jsonl", "stories.jsonl")])
+        assert (len(made) == 1) == (cap > len(docs))
+    assert files[0] == files[1]
+
+
 def test_workers_extract_story_data_without_changing_the_index(tmp_path, run_dedup):
     """`index add --workers 2` (anchors and words in forked processes) exports the same files as one process,
     batch by batch in arrival order."""

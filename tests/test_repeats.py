@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from dedup import Config, Document, RepeatParams, find, find_repeats
 from dedup.cli import app
-from dedup.repeats import Repeat, clean, repeated_fraction
+from dedup.repeats import Repeat, clean
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 WORD = re.compile(r"[^\W_]+")  # dedup's words
