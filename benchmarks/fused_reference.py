@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dedup._kernels import P1, U64, fmix64, xxh64
+from dedup._kernels import P1, U64, _push, fmix64, xxh64
 from dedup.minhash import signatures
 from dedup.params import MinHashParams
 
@@ -23,8 +23,9 @@ BATCH = 2048
 
 
 @njit(cache=True)
-def _whitespace_shingles(buf, offsets, k, out):
-    """Rolling word k-gram hashes of each document ``buf[offsets[i]:offsets[i+1]]``; returns their indptr."""
+def _whitespace_shingles(buf, offsets, k, out, lines):
+    """Rolling word k-gram hashes of each document ``buf[offsets[i]:offsets[i+1]]`` (dedup's ``_push``, which
+    also writes a line number to ``lines``); returns their indptr."""
     pk = U64(1)
     for _ in range(k - 1):
         pk *= P1
@@ -42,12 +43,7 @@ def _whitespace_shingles(buf, offsets, k, out):
             c = buf[p] if p < offsets[d + 1] else 32
             if c == 32 or c == 10 or c == 9 or c == 13:
                 if tlen > 0:
-                    t = xxh64(tok, 0, tlen)
-                    h = (h - ring[(n - k) & (r - 1)] * pk) * P1 + t
-                    ring[n & (r - 1)] = t
-                    n += 1
-                    out[w] = fmix64(h)
-                    w += 1 if n >= k else 0
+                    h, n, w = _push(xxh64(tok, 0, tlen), h, ring, n, k, pk, 0, out, lines, w)
                     tlen = 0
             else:
                 tok[tlen] = c + 32 if 65 <= c <= 90 else c
@@ -67,7 +63,8 @@ def fused_whitespace_signatures(texts: list[str], k: int, params: MinHashParams)
         buf = np.frombuffer(b"".join(raw), np.uint8)
         offsets = np.zeros(len(raw) + 1, np.int64)
         np.cumsum([len(x) for x in raw], out=offsets[1:])
-        hashes = np.empty(len(buf) // 2 + len(raw) + 1, np.uint64)  # a word and a space per shingle at least
-        indptr = _whitespace_shingles(buf, offsets, k, hashes)
+        size = len(buf) // 2 + len(raw) + 1  # a word and a space per shingle at least
+        hashes = np.empty(size, np.uint64)
+        indptr = _whitespace_shingles(buf, offsets, k, hashes, np.empty(size, np.int32))
         out.append(signatures(hashes, indptr, params))
     return np.concatenate(out) if out else np.empty((0, params.num_perm), np.uint32)

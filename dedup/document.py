@@ -27,12 +27,12 @@ class Document:
         # Checked here, at the boundary: a non-str text would otherwise fail deep in the hashing.
         if not isinstance(self.id, str):
             raise InputError(f"document id {self.id!r} is {type(self.id).__name__}: expected str")
-        bad = [(f, v) for f, v in [("text", self.text)] + [(f, getattr(self, f)) for f in _OPTIONAL]
-               if not isinstance(v, str) and (f == "text" or v is not None)]
-        if bad:
-            f, v = bad[0]
-            expected = "str" if f == "text" else "str or None"
-            raise InputError(f"document {self.id!r}: {f} is {type(v).__name__}: expected {expected}")
+        if not isinstance(self.text, str):
+            raise InputError(f"document {self.id!r}: text is {type(self.text).__name__}: expected str")
+        for f in _OPTIONAL:
+            v = getattr(self, f)
+            if v is not None and not isinstance(v, str):
+                raise InputError(f"document {self.id!r}: {f} is {type(v).__name__}: expected str or None")
 
 
 @dataclass(frozen=True)

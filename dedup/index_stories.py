@@ -571,8 +571,8 @@ class StoryIndex:
         db.insert("story_docs", ("doc", "lang", "ts", "story", "anchors", "terms"),
                   [(i.key, i.lang, i.ts, i.story, _anchors_json(i.anchors), _terms_blob(i)) for i in items])
         db.insert("apost", ("key", "doc"), sorted((h, i.key) for i in items for h in i.hashes.tolist()))
-        adf, tdf = Counter(h for i in items for h in i.hashes.tolist()), Counter(
-            (i.lang, t) for i in items for t in i.terms.tolist())
+        adf = Counter(h for i in items for h in i.hashes.tolist())
+        tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
         self._bump(adf, tdf, Counter(i.lang for i in items))
         if self._cache is not None:
             self._cache.wrote(items, adf, tdf)
