@@ -64,7 +64,7 @@ import unicodedata
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -76,6 +76,7 @@ from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
 from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
+from .stories_kernels import word_cosines
 from .workers import forked
 
 __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
@@ -86,6 +87,7 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare",
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
 SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
+SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
 KIND_LETTER = {"name": "n", "acronym": "a", "code": "c", "phrase": "p", "number": "#", "percent": "%", "date": "d"}
@@ -133,6 +135,11 @@ class Item:
         self.hashes = h[order]
         self.phrase_key = np.fromiter(map(is_phrase_key, self.anchors), bool, n)[order]
         self.phrase_kind = np.fromiter((v == "p" for v in self.anchors.values()), bool, n)[order]
+
+    @cached_property
+    def tf(self) -> np.ndarray:
+        """Sublinear term frequencies, ``1 + log(count)``, aligned with ``terms`` (once: stored items are kept)."""
+        return 1 + np.log(self.counts.astype(float))
 
 
 @lru_cache(maxsize=1 << 16)  # names recur across articles: a stored article's anchors are hashed when read
@@ -380,8 +387,9 @@ class Scorer:
         _, pos, w, norm = self._vectors([item])
         self.norm = float(norm[0])
         vocabulary = len(counts.terms[item.lang][0])
-        self.has_term, self.w = np.zeros(vocabulary, bool), np.zeros(vocabulary)  # by position in counts.terms
-        self.has_term[pos], self.w[pos] = True, w
+        self.w = np.zeros(vocabulary)  # the item's word weights by position in counts.terms (0: not its word)
+        self.w[pos] = w
+        self.idf = np.full(vocabulary, np.nan)  # word weights as computed for the others (word_cosines)
         self.scored: dict[int, Scored] = {}
 
     def __call__(self, others: Sequence[Item]) -> list[Scored]:
@@ -430,11 +438,11 @@ class Scorer:
         the norm per item)."""
         seg = _segments([len(i.terms) for i in items])
         pos = self.c.term_pos(items)
-        counts = np.concatenate([i.counts for i in items])
+        tf = np.concatenate([i.tf for i in items])
         n = self.c.lang_n.get(items[0].lang, 0)
         df = np.maximum(self.c.terms[items[0].lang][1][pos], 1).astype(float)
         keep = df <= MAX_DF_WORDS * n
-        w = (1 + np.log(counts[keep].astype(float))) * (np.log((1 + n) / (1 + df[keep])) + 1)
+        w = tf[keep] * (np.log((1 + n) / (1 + df[keep])) + 1)
         seg = seg[keep]
         return seg, pos[keep], w, np.sqrt(np.bincount(seg, w * w, len(items)))
 
@@ -446,9 +454,12 @@ class Scorer:
         at = [k for k, o in enumerate(others) if o.lang == self.item.lang]
         if not at:
             return out
-        seg, pos, w, norms = self._vectors([others[k] for k in at])
-        hit = self.has_term[pos]
-        dots = np.bincount(seg[hit], self.w[pos[hit]] * w[hit], len(at))
+        same = [others[k] for k in at]
+        lang = self.item.lang
+        n = self.c.lang_n.get(lang, 0)
+        ptr = np.cumsum([0] + [len(o.terms) for o in same])
+        dots, norms = word_cosines(ptr, self.c.term_pos(same), np.concatenate([o.tf for o in same]),
+                                   self.c.terms[lang][1], n, MAX_DF_WORDS * n, self.w, self.idf)
         for k, dot, norm in zip(at, dots.tolist(), norms.tolist()):
             out[k] = 0.0 if self.norm == 0 or norm == 0 else dot / (self.norm * norm)
         return out
@@ -520,18 +531,25 @@ class _Snapshot:
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
     anchor_df: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> df of its anchors
     term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> positions in terms
+    postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
 
     @property
     def whole(self) -> bool:
         """Whether the words are read whole (``terms``)."""
         return self.uses >= 2
 
-    def wrote(self, items: Sequence[Item], adf: Counter, tdf: Counter) -> None:
+    def wrote(self, items: Sequence[Item], adf: Counter, tdf: Counter, max_bucket: int) -> None:
         """Follow this connection's own write of ``items`` (placed, with their keys and stories) and of these
         frequency increments, so that the next article placed (``dedup index assign``: one a transaction) reads
         none of it again: re-reading a language's ~10,000 words in play by index lookups cost ~10 ms of an
         assign's ~20 ms at 10,000 indexed. Per-article frequencies go (they changed); word positions go
-        when a word new to a language shifts them."""
+        when a word new to a language shifts them; each item goes first in the postings kept of its anchors (its
+        key is above every stored one's)."""
+        for i in items:
+            for h in i.hashes.tolist():
+                if (holders := self.postings.get(h)) is not None:
+                    holders.insert(0, i.key)
+                    del holders[max_bucket:]
         for h, n in adf.items():
             if h in self.adf:
                 self.adf[h] += n
@@ -575,7 +593,7 @@ class StoryIndex:
         tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
         self._bump(adf, tdf, Counter(i.lang for i in items))
         if self._cache is not None:
-            self._cache.wrote(items, adf, tdf)
+            self._cache.wrote(items, adf, tdf, self.p.max_bucket)
         links = []
         for p in placed:
             for other, s in p.links:
@@ -625,6 +643,22 @@ class StoryIndex:
                     kept[i.key] = got
             out.append(got)
         return out
+
+    def _postings(self, hashes: list[int], snap: _Snapshot | None) -> dict[int, list[int]]:
+        """Per anchor, the keys of its latest ``max_bucket`` holders stored, descending; kept in ``snap``: the
+        anchors of news recur, and reading ~60 anchors' postings (up to 100 rows each) was a fifth of a query
+        at 100,000 indexed."""
+        kept: dict[int, list[int]] = {} if snap is None else snap.postings
+        if len(kept) > SNAPSHOT_POSTINGS:
+            kept.clear()
+        missing = [h for h in hashes if h not in kept]
+        got: dict[int, list[int]] = {h: [] for h in missing}
+        for h, d in self.db.postings(missing, self.p.max_bucket):
+            got[h].append(d)
+        for holders in got.values():
+            holders.sort(reverse=True)
+        kept.update(got)
+        return {h: kept[h] for h in hashes}
 
     def _members(self, stories: set[str], snap: _Snapshot | None) -> list[Item]:
         """Every member of ``stories``; those in ``snap`` are not read and parsed again."""
@@ -685,17 +719,13 @@ class StoryIndex:
             f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),))]
 
     def _candidates(self, items: Sequence[Item], copies: set[tuple[int, int]], lang_n: dict[str, int],
-                    stored_df: dict[int, int], carry: bool) -> list[list[int]]:
+                    stored_df: dict[int, int], carry: bool, snap: _Snapshot | None) -> list[list[int]]:
         """Per item, the keys of the articles it is scored against (see the module docstring, step 2)."""
         p = self.p
         n0 = sum(lang_n.values())
         cap_end = max(2, int(p.max_df * (n0 + (len(items) if carry else 1))))
         wanted = sorted({h for i in items for h in i.hashes.tolist() if 0 < stored_df.get(h, 0) <= cap_end})
-        stored: dict[int, list[int]] = {}
-        for h, d in self.db.postings(wanted, p.max_bucket):
-            stored.setdefault(h, []).append(d)
-        for docs in stored.values():
-            docs.sort(reverse=True)
+        stored = self._postings(wanted, snap)
         partners: dict[int, set[int]] = {}
         for a, b in copies:
             partners.setdefault(a, set()).add(b)
@@ -731,7 +761,7 @@ class StoryIndex:
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
         hashes = {h for i in items for h in i.hashes.tolist()}
         adf = {**dict.fromkeys(hashes, 0), **self._load_adf(hashes, snap)}  # 0: read, not stored
-        cands = self._candidates(items, copies, lang_n, adf, carry)
+        cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
         stories = {r[0] for r in db.rows(f"SELECT story FROM story_docs WHERE {db.any('doc')}", (db.arg(stored),))}

@@ -156,3 +156,36 @@ def shared_evidence(left, right, ptr, idx, kinds, rank, most):
             out_anchor[out_ptr[k] + t] = found[order[t]]
             out_kind[out_ptr[k] + t] = kinds[where[order[t]]]
     return count, out_ptr, out_anchor, out_kind
+
+
+@njit(cache=True)
+def word_cosines(ptr, pos, tf, df, n, cap, item_w, idf):
+    """Per segment ``s`` (entries ``ptr[s]:ptr[s + 1]``: one article's words as positions ``pos`` in a
+    language's vocabulary, with sublinear term frequencies ``tf``), the dot product of its TF-IDF vector with
+    the dense vector ``item_w`` (0 where the placed article lacks the word) and its norm.
+
+    The weights are scikit-learn's (``smooth_idf``, ``sublinear_tf``): ``tf * (log((1 + n) / (1 + df)) + 1)``,
+    with ``df`` at least 1 and words held by more than ``cap`` documents left out; ``idf`` (NaN at first, one
+    per vocabulary position) keeps each word's weight once computed, as the articles in play share most of
+    their words. Entries are summed in order, as ``np.bincount`` sums them.
+    """
+    k = len(ptr) - 1
+    dots = np.zeros(k)
+    norms = np.zeros(k)
+    for s in range(k):
+        dot, square = 0.0, 0.0
+        for e in range(ptr[s], ptr[s + 1]):
+            p = pos[e]
+            g = idf[p]
+            if np.isnan(g):
+                f = max(df[p], 1)
+                g = np.log((1.0 + n) / (1.0 + f)) + 1.0 if f <= cap else 0.0
+                idf[p] = g
+            if g == 0.0:
+                continue
+            w = tf[e] * g
+            square += w * w
+            dot += item_w[p] * w
+        dots[s] = dot
+        norms[s] = np.sqrt(square)
+    return dots, norms

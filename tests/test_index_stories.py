@@ -408,6 +408,26 @@ def test_the_snapshot_follows_own_writes_and_forgets_a_rolled_back_one(tmp_path,
         assert (tmp_path / "tried" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
 
 
+def test_kept_postings_follow_own_writes(tmp_path):
+    """The postings a writer keeps (StoryIndex._postings) take each article it adds first, trimmed to
+    max_bucket, so that they stay what the table gives; and placement with them equals a fresh connection's."""
+    docs = example_docs()
+    path = tmp_path / "ix.dedup"
+    with Index.open(path, stories=StoryParams(max_bucket=3)) as ix:
+        for d in docs:
+            ix.assign(d)  # one transaction each: the snapshot is kept across them
+        kept = ix.stories._cache.postings
+        assert sum(len(v) == 3 for v in kept.values()) > 10  # trimmed lists were followed, not only read
+        fresh: dict[int, list[int]] = {h: [] for h in kept}
+        for h, doc in ix.db.postings(sorted(kept), 3):
+            fresh[h].append(doc)
+        assert kept == {h: sorted(v, reverse=True) for h, v in fresh.items()}
+        queries = [Document(f"part-{d.id}", d.text[:len(d.text) // 3]) for d in docs[::4]]
+        mine = ix.query_stories(queries)
+    with Index.open(path) as other:
+        assert other.query_stories(queries) == mine
+
+
 def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, monkeypatch):
     docs = example_docs()[:40]
     made, files = [], []
