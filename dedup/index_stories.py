@@ -87,6 +87,7 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare",
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
 SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
+SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~150 bytes each), then a new one
 SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
@@ -281,24 +282,22 @@ class Counts:
 
     Arrays over every anchor and word of the articles in play, and each article's positions in them (found
     once), so that placing an article updates and scoring reads the frequencies by plain indexing: no search
-    per pair. Anchors: the distinct anchors of the articles (one ``np.unique``), with the stored frequencies
-    ``adf`` (per article, aligned with its anchors). Words, per language: the stored words as read (``tdf``:
+    per pair. Anchors: those numbered by the snapshot (:class:`_Anchors`), whose frequencies are updated in
+    place (a query takes its own count back); ``anchor_at`` has each article's positions. Words, per language: the stored words as read (``tdf``:
     sorted, those of these articles or, for queries, all), then the articles' words not stored. An article's
     positions there are a ``searchsorted``, which ``known`` keeps for stored articles while ``tdf`` holds (a
     query snapshot): a query then finds positions for its own words only, not for the ~20,000 words of the
     ~60 articles in play (their ``np.unique`` took ~1 ms, a sixth of a query at 2,000 indexed).
     """
 
-    def __init__(self, lang_n: dict[str, int], adf: Sequence[np.ndarray],
+    def __init__(self, lang_n: dict[str, int], anchors: _Anchors, anchor_at: dict[int, np.ndarray],
                  tdf: dict[str, tuple[np.ndarray, np.ndarray]], items: Iterable[Item],
                  known: dict[int, np.ndarray] | None = None) -> None:
         items = list(items)
         self.lang_n = dict(lang_n)
         self.n = sum(lang_n.values())
-        self.hashes, self.anchor_at = _positions(items, [i.hashes for i in items], np.int64)
-        self.adf = np.zeros(len(self.hashes), np.int64)
-        if items:  # an anchor held by several articles gets its one stored frequency several times
-            self.adf[self.anchor_pos(items)] = np.concatenate(list(adf))
+        self.adf = anchors.df  # the snapshot's own array: it does not grow while an article is placed
+        self.anchor_at = anchor_at
         self.terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.term_at: dict[int, np.ndarray] = {}
         for lang in sorted({i.lang for i in items}):
@@ -332,7 +331,7 @@ class Counts:
         self.terms[item.lang][1][self.term_at[item.key]] += sign
 
     def anchor_pos(self, items: Sequence[Item]) -> np.ndarray:
-        """The positions (in ``hashes``/``adf``) of the anchors of ``items``, laid end to end."""
+        """The positions (in ``adf``) of the anchors of ``items``, laid end to end."""
         return np.concatenate([self.anchor_at[i.key] for i in items])
 
     def anchor_df(self, items: Sequence[Item]) -> np.ndarray:
@@ -346,13 +345,6 @@ class Counts:
     def term_df(self, items: Sequence[Item]) -> np.ndarray:
         """The frequencies of the words of ``items`` (all of one language), laid end to end."""
         return self.terms[items[0].lang][1][self.term_pos(items)]
-
-
-def _positions(items: Sequence[Item], arrays: list[np.ndarray], dtype) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """(the sorted distinct values of ``arrays``, per item key the positions of its values among them)."""
-    values, inverse = np.unique(np.concatenate(arrays + [np.empty(0, dtype)]), return_inverse=True)
-    ends = np.cumsum([len(a) for a in arrays]).tolist()
-    return values, {i.key: inverse[end - len(a):end] for i, a, end in zip(items, arrays, ends)}
 
 
 @dataclass(frozen=True)
@@ -382,7 +374,7 @@ class Scorer:
         self.c, self.p, self.copies, self.item = counts, params, copies, item
         self.log_n1 = math.log(counts.n + 1)
         self.weight = float(self._anchor_weights([item])[0])
-        self.has_anchor = np.zeros(len(counts.hashes), bool)
+        self.has_anchor = np.zeros(len(counts.adf), bool)
         self.has_anchor[counts.anchor_pos([item])] = True
         _, pos, w, norm = self._vectors([item])
         self.norm = float(norm[0])
@@ -520,6 +512,31 @@ def _most_found(keys: list[int], k: int) -> list[int]:
     return found[np.lexsort((-found, -n))[:k]].tolist()
 
 
+class _Anchors:
+    """Anchor hashes numbered in order of first sight, with their document frequencies as stored (and, while
+    an article is placed, counting it): numbers never move, so an article's positions found once stay valid
+    across writes, which update the frequencies in place. Before, each placement took the ``np.unique`` of the
+    ~3,000 anchors in play and looked up each article's frequencies again after every write (~1.2 ms of an
+    ``assign`` at 20,000 indexed)."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, int] = {}  # anchor hash -> number
+        self.df = np.zeros(0, np.int64)  # by number (with room to grow: only the first len(at) are in use)
+
+    def extend(self, hashes: list[int], stored: dict[int, int]) -> None:
+        """Number ``hashes`` (not numbered yet) with their ``stored`` frequencies (absent: 0)."""
+        start, end = len(self.at), len(self.at) + len(hashes)
+        if end > len(self.df):  # doubling: a query's ~20 new anchors must not copy them all
+            grown = np.zeros(max(end, 2 * len(self.df), 1024), np.int64)
+            grown[:start] = self.df[:start]
+            self.df = grown
+        self.df[start:end] = [stored.get(h, 0) for h in hashes]
+        self.at.update(zip(hashes, range(start, end)))
+
+    def positions(self, hashes: np.ndarray) -> np.ndarray:
+        return np.fromiter(map(self.at.__getitem__, hashes.tolist()), np.int64, len(hashes))
+
+
 @dataclass
 class _Snapshot:
     """Story tables as queries read them, at one SQLite ``data_version`` (see :meth:`StoryIndex._snapshot`)."""
@@ -527,9 +544,9 @@ class _Snapshot:
     version: int
     uses: int = 0  # queries placed with it (the words are read whole from the second on)
     terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lang -> all (terms, df)
-    adf: dict[int, int] = field(default_factory=dict)  # anchor hash -> df (0: not stored)
+    anchors: _Anchors = field(default_factory=_Anchors)
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
-    anchor_df: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> df of its anchors
+    anchor_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its anchors' numbers
     term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> positions in terms
     postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
 
@@ -538,22 +555,18 @@ class _Snapshot:
         """Whether the words are read whole (``terms``)."""
         return self.uses >= 2
 
-    def wrote(self, items: Sequence[Item], adf: Counter, tdf: Counter, max_bucket: int) -> None:
+    def wrote(self, items: Sequence[Item], tdf: Counter, max_bucket: int) -> None:
         """Follow this connection's own write of ``items`` (placed, with their keys and stories) and of these
         frequency increments, so that the next article placed (``dedup index assign``: one a transaction) reads
         none of it again: re-reading a language's ~10,000 words in play by index lookups cost ~10 ms of an
-        assign's ~20 ms at 10,000 indexed. Per-article frequencies go (they changed); word positions go
-        when a word new to a language shifts them; each item goes first in the postings kept of its anchors (its
+        assign's ~20 ms at 10,000 indexed. The anchor frequencies were counted in place as the items were
+        placed; word positions go when a word new to a language shifts them; each item goes first in the postings kept of its anchors (its
         key is above every stored one's)."""
         for i in items:
             for h in i.hashes.tolist():
                 if (holders := self.postings.get(h)) is not None:
                     holders.insert(0, i.key)
                     del holders[max_bucket:]
-        for h, n in adf.items():
-            if h in self.adf:
-                self.adf[h] += n
-        self.anchor_df.clear()
         for lang in {lang for lang, _ in tdf}:
             if lang not in self.terms:
                 continue
@@ -593,7 +606,7 @@ class StoryIndex:
         tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
         self._bump(adf, tdf, Counter(i.lang for i in items))
         if self._cache is not None:
-            self._cache.wrote(items, adf, tdf, self.p.max_bucket)
+            self._cache.wrote(items, tdf, self.p.max_bucket)
         links = []
         for p in placed:
             for other, s in p.links:
@@ -616,39 +629,38 @@ class StoryIndex:
         self.db.increment("term_df", ("lang", "term"), "df", sorted((l, t, n) for (l, t), n in tdf.items()))
         self.db.increment("lang_n", ("lang",), "n", sorted(langs.items()))
 
-    def _load_adf(self, hashes: Iterable[int], snap: _Snapshot | None = None) -> dict[int, int]:
-        """The stored frequencies of these anchors (absent: not stored); those already in ``snap`` not read."""
-        hashes = set(hashes)
-        cached = {} if snap is None else {h: snap.adf[h] for h in hashes if h in snap.adf}
-        wanted = sorted(hashes - cached.keys())
-        got = dict(self.db.rows(f"SELECT key, df FROM anchor_df WHERE {self.db.any('key')}",
-                                (self.db.arg(wanted),))) if wanted else {}
-        if snap is not None:
-            snap.adf.update((h, got.get(h, 0)) for h in wanted)
-        return {**got, **{h: n for h, n in cached.items() if n}}
+    def _load_adf(self, hashes: Iterable[int]) -> dict[int, int]:
+        """The stored frequencies of these anchors (absent: not stored)."""
+        wanted = sorted(set(hashes))
+        return dict(self.db.rows(f"SELECT key, df FROM anchor_df WHERE {self.db.any('key')}",
+                                 (self.db.arg(wanted),))) if wanted else {}
 
-    def _anchor_dfs(self, items: Sequence[Item], adf: dict[int, int], snap: _Snapshot | None) -> list[np.ndarray]:
-        """Per item, the stored frequencies of its anchors, from ``adf`` (those read so far, completed here);
-        kept in ``snap`` for stored articles (a query then looks up its own ~60 anchors, not the ~1,500 of the
-        articles in play: ~1 ms of set and dict work at 2,000 indexed)."""
-        kept = {} if snap is None else snap.anchor_df
-        adf.update(self._load_adf((h for i in items if i.key not in kept for h in i.hashes.tolist() if h not in adf),
-                                  snap))
-        out = []
+    def _number(self, hashes: Iterable[int], snap: _Snapshot) -> None:
+        """Number in ``snap`` the anchors not numbered yet, with their stored frequencies."""
+        at = snap.anchors.at
+        new = sorted({h for h in hashes if h not in at})
+        if new:
+            snap.anchors.extend(new, self._load_adf(new))
+
+    def _anchor_positions(self, items: Sequence[Item], snap: _Snapshot) -> dict[int, np.ndarray]:
+        """Per item key, the numbers of its anchors in ``snap`` (kept there for stored articles: queried
+        ones have keys < 0)."""
+        kept = snap.anchor_at
+        self._number((h for i in items if i.key not in kept for h in i.hashes.tolist()), snap)
+        out = {}
         for i in items:
-            got = kept.get(i.key)
-            if got is None:
-                got = np.array([adf.get(h, 0) for h in i.hashes.tolist()], np.int64)
-                if snap is not None and i.key >= 0:  # a stored article (queried ones have keys < 0)
-                    kept[i.key] = got
-            out.append(got)
+            if (pos := kept.get(i.key)) is None:
+                pos = snap.anchors.positions(i.hashes)
+                if i.key >= 0:
+                    kept[i.key] = pos
+            out[i.key] = pos
         return out
 
-    def _postings(self, hashes: list[int], snap: _Snapshot | None) -> dict[int, list[int]]:
+    def _postings(self, hashes: list[int], snap: _Snapshot) -> dict[int, list[int]]:
         """Per anchor, the keys of its latest ``max_bucket`` holders stored, descending; kept in ``snap``: the
         anchors of news recur, and reading ~60 anchors' postings (up to 100 rows each) was a fifth of a query
         at 100,000 indexed."""
-        kept: dict[int, list[int]] = {} if snap is None else snap.postings
+        kept = snap.postings
         if len(kept) > SNAPSHOT_POSTINGS:
             kept.clear()
         missing = [h for h in hashes if h not in kept]
@@ -660,17 +672,15 @@ class StoryIndex:
         kept.update(got)
         return {h: kept[h] for h in hashes}
 
-    def _members(self, stories: set[str], snap: _Snapshot | None) -> list[Item]:
+    def _members(self, stories: set[str], snap: _Snapshot) -> list[Item]:
         """Every member of ``stories``; those in ``snap`` are not read and parsed again."""
-        if snap is None:
-            return self._items("s.story", stories, "text")
         db = self.db
         keys = [k for (k,) in db.rows(f"SELECT doc FROM story_docs WHERE {db.any('story', 'text')}",
                                       (db.arg(sorted(stories)),))] if stories else []
         snap.items.update((i.key, i) for i in self._items("s.doc", [k for k in keys if k not in snap.items]))
         return [snap.items[k] for k in keys]
 
-    def _load_tdf(self, items: Sequence[Item], snap: _Snapshot | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _load_tdf(self, items: Sequence[Item], snap: _Snapshot) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per language of ``items``, the stored word frequencies (sorted terms, df) of their words: read for
         these words (the first placement with ``snap``, or without one), or, with ``snap`` used again, every
         word of the language, kept while ``snap`` is (see :meth:`_snapshot`): an article placed needs the
@@ -678,7 +688,7 @@ class StoryIndex:
         2,000 indexed, ~0.1 ms from memory; reading a language whole costs ~35 ms at 2,000 indexed, so it
         waits for a second placement."""
         out = {}
-        cache = snap.terms if snap is not None and snap.whole else None
+        cache = snap.terms if snap.whole else None
         for lang in sorted({i.lang for i in items}):
             if cache is not None and lang in cache:
                 out[lang] = cache[lang]
@@ -696,16 +706,17 @@ class StoryIndex:
                 cache[lang] = out[lang]
         return out
 
-    def _snapshot(self) -> _Snapshot | None:
+    def _snapshot(self) -> _Snapshot:
         """What placing articles read of the story tables, kept while valid: with SQLite until another
         connection commits (``PRAGMA data_version``); this one's :meth:`add` updates it as it writes
-        (:meth:`_Snapshot.wrote`), :meth:`remove` and a rolled back write drop it. None where there is no such
-        signal (PostgreSQL): everything is read for each placement then."""
+        (:meth:`_Snapshot.wrote`), :meth:`remove` and a rolled back write drop it. Where there is no such
+        signal (PostgreSQL) a new one is made for each placement: everything is read again."""
         con = getattr(self.db, "con", None)
         if not isinstance(con, sqlite3.Connection):
-            return None
+            return _Snapshot(-1)
         version = con.execute("PRAGMA data_version").fetchone()[0]
-        if self._cache is None or self._cache.version != version or len(self._cache.items) > SNAPSHOT_ARTICLES:
+        if (self._cache is None or self._cache.version != version or len(self._cache.items) > SNAPSHOT_ARTICLES
+                or len(self._cache.anchors.at) > SNAPSHOT_ANCHORS):
             self._cache = _Snapshot(version)
         self._cache.uses += 1
         return self._cache
@@ -719,7 +730,7 @@ class StoryIndex:
             f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),))]
 
     def _candidates(self, items: Sequence[Item], copies: set[tuple[int, int]], lang_n: dict[str, int],
-                    stored_df: dict[int, int], carry: bool, snap: _Snapshot | None) -> list[list[int]]:
+                    stored_df: dict[int, int], carry: bool, snap: _Snapshot) -> list[list[int]]:
         """Per item, the keys of the articles it is scored against (see the module docstring, step 2)."""
         p = self.p
         n0 = sum(lang_n.values())
@@ -760,7 +771,9 @@ class StoryIndex:
         snap = self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
         hashes = {h for i in items for h in i.hashes.tolist()}
-        adf = {**dict.fromkeys(hashes, 0), **self._load_adf(hashes, snap)}  # 0: read, not stored
+        self._number(hashes, snap)
+        at, df = snap.anchors.at, snap.anchors.df
+        adf = {h: int(df[at[h]]) for h in hashes}  # stored frequencies (0: not stored), before placing any
         cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
@@ -770,8 +783,17 @@ class StoryIndex:
         for i in sorted(known.values(), key=lambda i: i.key):
             members.setdefault(i.story, []).append(i.key)
         everything = list(items) + list(known.values())
-        counts = Counts(lang_n, self._anchor_dfs(everything, adf, snap), self._load_tdf(everything, snap), everything,
-                        snap.term_at if snap is not None and snap.whole else None)
+        counts = Counts(lang_n, snap.anchors, self._anchor_positions(everything, snap),
+                        self._load_tdf(everything, snap), everything, snap.term_at if snap.whole else None)
+        try:
+            return self._place_each(items, cands, copies, carry, counts, known, members)
+        except BaseException:
+            self.forget()  # the snapshot's anchor frequencies may count an article not placed
+            raise
+
+    def _place_each(self, items: Sequence[Item], cands: list[list[int]], copies: set[tuple[int, int]], carry: bool,
+                    counts: Counts, known: dict[int, Item], members: dict[str, list[int]]) -> list[_Placed]:
+        p = self.p
         out = []
         for item, cand in zip(items, cands):
             counts.add(item)

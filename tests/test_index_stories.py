@@ -178,7 +178,7 @@ def test_postings_are_the_latest_holders_of_each_anchor(target):
 
 
 def test_query_caches_follow_adds_and_removes_on_the_same_connection(tmp_path):
-    """The frequencies and positions a query snapshot keeps per stored article (StoryIndex._anchor_dfs,
+    """The frequencies and positions a query snapshot keeps per stored article (StoryIndex._anchor_positions,
     Counts) are dropped with it: after a remove or an add, queries equal those of a new connection."""
     docs = example_docs()
     gone = [d.id for d in docs if d.id.startswith("de-bahnstreik")][:2] + [d.id for d in docs[10:20]]
@@ -426,6 +426,30 @@ def test_kept_postings_follow_own_writes(tmp_path):
         mine = ix.query_stories(queries)
     with Index.open(path) as other:
         assert other.query_stories(queries) == mine
+
+
+def test_a_query_that_fails_midway_leaves_no_count_behind(tmp_path, monkeypatch):
+    """A query counts itself in the snapshot's anchor frequencies while it is placed (Counts, in place), and
+    takes the count back after; if placing fails in between, the snapshot must go."""
+    docs = example_docs()
+    queries = [Document(f"part-{d.id}", d.text[:len(d.text) // 3]) for d in docs[:8]]
+    with Index.open(tmp_path / "ix.dedup") as ix:
+        ix.add(docs)
+        before = ix.query_stories(queries)
+        made = []
+
+        class Failing(Scorer):
+            def __init__(self, *args, **kwargs) -> None:
+                made.append(1)
+                if len(made) == 3:  # the third query article, after it counted itself
+                    raise OSError("interrupted")
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(index_stories, "Scorer", Failing)
+        with pytest.raises(OSError):
+            ix.query_stories(queries)
+        monkeypatch.undo()
+        assert ix.query_stories(queries) == before
 
 
 def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, monkeypatch):
