@@ -76,7 +76,7 @@ from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
 from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
-from .stories_kernels import word_cosines
+from .stories_kernels import unweighted, word_cosines
 from .workers import forked
 
 __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
@@ -431,12 +431,18 @@ class Scorer:
         seg = _segments([len(i.terms) for i in items])
         pos = self.c.term_pos(items)
         tf = np.concatenate([i.tf for i in items])
-        n = self.c.lang_n.get(items[0].lang, 0)
-        df = np.maximum(self.c.terms[items[0].lang][1][pos], 1).astype(float)
-        keep = df <= MAX_DF_WORDS * n
-        w = tf[keep] * (np.log((1 + n) / (1 + df[keep])) + 1)
+        idf = self._idf_words(pos)
+        keep = idf > 0
+        w = tf[keep] * idf[keep]
         seg = seg[keep]
         return seg, pos[keep], w, np.sqrt(np.bincount(seg, w * w, len(items)))
+
+    def _idf_words(self, pos: np.ndarray) -> np.ndarray:
+        """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``, of the words at ``pos`` in the item's
+        language (df at least 1); 0 for a word in more than MAX_DF_WORDS of the documents (left out)."""
+        n = self.c.lang_n.get(self.item.lang, 0)
+        df = np.maximum(self.c.terms[self.item.lang][1][pos], 1).astype(float)
+        return np.where(df <= MAX_DF_WORDS * n, np.log((1 + n) / (1 + df)) + 1, 0.0)
 
     def _words(self, others: Sequence[Item]) -> list[float | None]:
         """Per other item, the cosine of the word vectors (None across languages or without word weight)."""
@@ -447,11 +453,11 @@ class Scorer:
         if not at:
             return out
         same = [others[k] for k in at]
-        lang = self.item.lang
-        n = self.c.lang_n.get(lang, 0)
+        pos = self.c.term_pos(same)
+        todo = unweighted(pos, self.idf)  # each word weighed once per placement, with numpy's vectorised log
+        self.idf[todo] = self._idf_words(todo)
         ptr = np.cumsum([0] + [len(o.terms) for o in same])
-        dots, norms = word_cosines(ptr, self.c.term_pos(same), np.concatenate([o.tf for o in same]),
-                                   self.c.terms[lang][1], n, MAX_DF_WORDS * n, self.w, self.idf)
+        dots, norms = word_cosines(ptr, pos, np.concatenate([o.tf for o in same]), self.idf, self.w)
         for k, dot, norm in zip(at, dots.tolist(), norms.tolist()):
             out[k] = 0.0 if self.norm == 0 or norm == 0 else dot / (self.norm * norm)
         return out

@@ -159,15 +159,25 @@ def shared_evidence(left, right, ptr, idx, kinds, rank, most):
 
 
 @njit(cache=True)
-def word_cosines(ptr, pos, tf, df, n, cap, item_w, idf):
-    """Per segment ``s`` (entries ``ptr[s]:ptr[s + 1]``: one article's words as positions ``pos`` in a
-    language's vocabulary, with sublinear term frequencies ``tf``), the dot product of its TF-IDF vector with
-    the dense vector ``item_w`` (0 where the placed article lacks the word) and its norm.
+def unweighted(pos, idf):
+    """The distinct positions in ``pos`` whose weight ``idf`` is not computed yet (NaN), in order of first
+    appearance; they are marked (0) so that each is listed once."""
+    out = np.empty(len(pos), np.int64)
+    k = 0
+    for p in pos:
+        if np.isnan(idf[p]):
+            idf[p] = 0.0
+            out[k] = p
+            k += 1
+    return out[:k]
 
-    The weights are scikit-learn's (``smooth_idf``, ``sublinear_tf``): ``tf * (log((1 + n) / (1 + df)) + 1)``,
-    with ``df`` at least 1 and words held by more than ``cap`` documents left out; ``idf`` (NaN at first, one
-    per vocabulary position) keeps each word's weight once computed, as the articles in play share most of
-    their words. Entries are summed in order, as ``np.bincount`` sums them.
+
+@njit(cache=True)
+def word_cosines(ptr, pos, tf, idf, item_w):
+    """Per segment ``s`` (entries ``ptr[s]:ptr[s + 1]``: one article's words as positions ``pos`` in a
+    language's vocabulary, with sublinear term frequencies ``tf``), the dot product of its TF-IDF vector
+    (weights ``tf * idf[pos]``; an idf of 0 leaves the word out) with the dense vector ``item_w`` (0 where the
+    placed article lacks the word) and its norm. Entries are summed in order, as ``np.bincount`` sums them.
     """
     k = len(ptr) - 1
     dots = np.zeros(k)
@@ -176,14 +186,9 @@ def word_cosines(ptr, pos, tf, df, n, cap, item_w, idf):
         dot, square = 0.0, 0.0
         for e in range(ptr[s], ptr[s + 1]):
             p = pos[e]
-            g = idf[p]
-            if np.isnan(g):
-                f = max(df[p], 1)
-                g = np.log((1.0 + n) / (1.0 + f)) + 1.0 if f <= cap else 0.0
-                idf[p] = g
-            if g == 0.0:
+            if idf[p] == 0.0:
                 continue
-            w = tf[e] * g
+            w = tf[e] * idf[p]
             square += w * w
             dot += item_w[p] * w
         dots[s] = dot
