@@ -156,3 +156,40 @@ def test_dates_found_through_the_text_months_are_the_dates_found_by_trying_every
     months = tuple(sorted({"March", "März", "marzo", "maart"}))
     assert _dates(text, months) == _dates(text)
     assert {a.key for a in _dates(text)} >= {"date:3-1", "date:3-2", "date:3-3", "date:3-4", "date:3-5", "date:3-6"}
+
+
+def test_lower_case_sightings_unmake_names_whatever_the_letters():
+    # a capitalised word is no name when the text also has it in lower case (compared case folded)
+    assert "zorbq" not in keys("We met Zorbq today. Then zorbq left.", "en")
+    assert "zorbq" not in keys("We met Zörbq today. Then zörbq left.", "en")
+    assert "strauss" not in keys("We met Strauss today. Then strauß left.", "en")  # 'ß' folds to 'ss'
+    assert "zorbq" in keys("We met Zörbq today.", "en")
+    assert "zorbq" in keys("We met Zorbq today. Then zorbq1 left.", "en")  # a token with digits is no word
+
+
+def test_number_pattern_matches_as_its_plain_form():
+    # _NUMBER has its first digit up front (faster to search); it must match as the plain pattern
+    import re
+
+    from dedup.anchors import _NUMBER
+
+    plain = re.compile(r"(?<![\w.,])(\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})+|\d[\d.,]*\d|\d)(?![\w])"
+                       r"(?:\s?(%|[^\W\d_]+(?:\s[^\W\d_]+)?))?")
+    text = ("1 A330 x1 .5 ,7 _8 3.412 1,234,567.8 1\u00a0234\u00a0567 40 miljard 3,5 procent 12% 2019, 7a "
+            "10.5. \u0663\u0664 mil millones 0 9")
+    assert [(m.span(), m.groups()) for m in _NUMBER.finditer(text)] == \
+        [(m.span(), m.groups()) for m in plain.finditer(text)]
+    assert len(list(_NUMBER.finditer(text))) > 10
+
+
+def test_detect_language_folds_case():
+    assert detect_language("THE MINISTER SAID THAT THE NEW LAW WOULD BE PASSED BY THE END OF THE YEAR.") == "en"
+
+
+@pytest.mark.parametrize("text", ["1 March was a day", "March 2 was a day", "On 3 March", "On March 4",
+                                  "XMarch 5, 6 Marchx, A7 March, 8 März.", "März 9", "9. März 10 maart 11",
+                                  "_March 12 and 13_ maart", "٣ March 14"])
+def test_dates_with_the_text_months_at_edges_and_inside_words(text):
+    from dedup.anchors import _dates
+
+    assert _dates(text, ("March", "maart", "März")) == _dates(text)
