@@ -283,11 +283,12 @@ class Counts:
     Arrays over every anchor and word of the articles in play, and each article's positions in them (found
     once), so that placing an article updates and scoring reads the frequencies by plain indexing: no search
     per pair. Anchors: those numbered by the snapshot (:class:`_Anchors`), whose frequencies are updated in
-    place (a query takes its own count back); ``anchor_at`` has each article's positions. Words, per language: the stored words as read (``tdf``:
-    sorted, those of these articles or, for queries, all), then the articles' words not stored. An article's
-    positions there are a ``searchsorted``, which ``known`` keeps for stored articles while ``tdf`` holds (a
-    query snapshot): a query then finds positions for its own words only, not for the ~20,000 words of the
-    ~60 articles in play (their ``np.unique`` took ~1 ms, a sixth of a query at 2,000 indexed).
+    place (a query takes its own count back); ``anchor_at`` has each article's positions. Words, per
+    language: the stored words as read (``tdf``: sorted, those of these articles or, for queries, all), then
+    the articles' words not stored. An article's positions there are a ``searchsorted``, which ``known``
+    keeps for stored articles while ``tdf`` holds (a query snapshot): a query then finds positions for its
+    own words only, not for the ~20,000 words of the ~60 articles in play (their ``np.unique`` took ~1 ms, a
+    sixth of a query at 2,000 indexed).
     """
 
     def __init__(self, lang_n: dict[str, int], anchors: _Anchors, anchor_at: dict[int, np.ndarray],
@@ -566,8 +567,8 @@ class _Snapshot:
         frequency increments, so that the next article placed (``dedup index assign``: one a transaction) reads
         none of it again: re-reading a language's ~10,000 words in play by index lookups cost ~10 ms of an
         assign's ~20 ms at 10,000 indexed. The anchor frequencies were counted in place as the items were
-        placed; word positions go when a word new to a language shifts them; each item goes first in the postings kept of its anchors (its
-        key is above every stored one's)."""
+        placed; word positions go when a word new to a language shifts them; each item goes first in the
+        postings kept of its anchors (its key is above every stored one's)."""
         for i in items:
             for h in i.hashes.tolist():
                 if (holders := self.postings.get(h)) is not None:
