@@ -87,7 +87,7 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare",
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
 SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
-SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~150 bytes each), then a new one
+SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~100 bytes each), then a new one
 SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
@@ -774,7 +774,7 @@ class StoryIndex:
 
     def _place(self, items: Sequence[Item], copies: set[tuple[int, int]], carry: bool) -> list[_Placed]:
         """Place each item in order; with ``carry`` each placed item counts for the next (an add)."""
-        db, p = self.db, self.p
+        db = self.db
         snap = self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
         hashes = {h for i in items for h in i.hashes.tolist()}
@@ -800,6 +800,8 @@ class StoryIndex:
 
     def _place_each(self, items: Sequence[Item], cands: list[list[int]], copies: set[tuple[int, int]], carry: bool,
                     counts: Counts, known: dict[int, Item], members: dict[str, list[int]]) -> list[_Placed]:
+        """Place each item among ``known`` (by key; ``members``: story -> keys), the stories of its candidates
+        ``cands``; see the module docstring, steps 3 and 4."""
         p = self.p
         out = []
         for item, cand in zip(items, cands):
