@@ -231,7 +231,7 @@ def preparing(workers: int = 1) -> Iterator[Callable[[list[Document]], Callable[
 
     With ``workers`` > 1, ``start`` hands the batch to that many forked processes (in two shares a process)
     and returns at once, so the caller can place the previous batch meanwhile; ``take`` waits for them. The
-    work is pure per document (anchors and words, ~1.6 ms an article in Python, half of an add with
+    work is pure per document (anchors and words, ~1.2 ms an article in Python, two fifths of an add with
     stories), so the items do not depend on ``workers``. With one, or where processes cannot be forked,
     ``take`` prepares just ``docs``, here.
     """
@@ -377,12 +377,14 @@ class Scorer:
         self.weight = float(self._anchor_weights([item])[0])
         self.has_anchor = np.zeros(len(counts.adf), bool)
         self.has_anchor[counts.anchor_pos([item])] = True
-        _, pos, w, norm = self._vectors([item])
-        self.norm = float(norm[0])
         vocabulary = len(counts.terms[item.lang][0])
-        self.w = np.zeros(vocabulary)  # the item's word weights by position in counts.terms (0: not its word)
+        self.idf = np.full(vocabulary, np.nan)  # by position in counts.terms: each word's idf, once weighed
+        pos = counts.term_at[item.key]
+        self._weigh(pos)
+        w = item.tf * self.idf[pos]  # its TF-IDF vector (0: a word left out)
+        self.norm = math.sqrt(np.cumsum(w * w)[-1]) if len(w) else 0.0  # summed in order, as word_cosines
+        self.w = np.zeros(vocabulary)  # the item's word weights by position (0: not its word)
         self.w[pos] = w
-        self.idf = np.full(vocabulary, np.nan)  # word weights as computed for the others (word_cosines)
         self.scored: dict[int, Scored] = {}
 
     def __call__(self, others: Sequence[Item]) -> list[Scored]:
@@ -425,18 +427,11 @@ class Scorer:
 
     # words ----------------------------------------------------------------------------------------------------
 
-    def _vectors(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """TF-IDF vectors as scikit-learn's TfidfVectorizer(sublinear_tf=True, max_df=0.5) of items of one
-        language, flat: (segment of each entry, positions of the kept terms in ``counts.terms``, their weights,
-        the norm per item)."""
-        seg = _segments([len(i.terms) for i in items])
-        pos = self.c.term_pos(items)
-        tf = np.concatenate([i.tf for i in items])
-        idf = self._idf_words(pos)
-        keep = idf > 0
-        w = tf[keep] * idf[keep]
-        seg = seg[keep]
-        return seg, pos[keep], w, np.sqrt(np.bincount(seg, w * w, len(items)))
+    def _weigh(self, pos: np.ndarray) -> None:
+        """Compute the idf of the words at ``pos`` not weighed yet: vectors are scikit-learn's
+        TfidfVectorizer(sublinear_tf=True, max_df=0.5), ``tf * idf`` with ``tf = 1 + log(count)``."""
+        todo = unweighted(pos, self.idf)  # each word once per placement, with numpy's vectorised log
+        self.idf[todo] = self._idf_words(todo)
 
     def _idf_words(self, pos: np.ndarray) -> np.ndarray:
         """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``, of the words at ``pos`` in the item's
@@ -455,8 +450,7 @@ class Scorer:
             return out
         same = [others[k] for k in at]
         pos = self.c.term_pos(same)
-        todo = unweighted(pos, self.idf)  # each word weighed once per placement, with numpy's vectorised log
-        self.idf[todo] = self._idf_words(todo)
+        self._weigh(pos)
         ptr = np.cumsum([0] + [len(o.terms) for o in same])
         dots, norms = word_cosines(ptr, pos, np.concatenate([o.tf for o in same]), self.idf, self.w)
         for k, dot, norm in zip(at, dots.tolist(), norms.tolist()):
