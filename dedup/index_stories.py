@@ -64,8 +64,7 @@ import unicodedata
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from itertools import chain
+from functools import cached_property, lru_cache, partial
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -76,7 +75,7 @@ from .document import Document
 from .index_store import Backend
 from .pipeline import timestamp
 from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
-from .stories_kernels import unweighted, word_cosines
+from .stories_kernels import number_keys, unweighted, word_cosines
 from .workers import forked
 
 __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
@@ -88,6 +87,7 @@ STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_li
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
 SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
 SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~100 bytes each), then a new one
+SNAPSHOT_WORDS = 1_000_000  # words a snapshot numbers, all languages (~100 bytes each), then a new one
 SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
@@ -278,74 +278,40 @@ def _item(row: tuple) -> Item:
 # -- document frequencies and scores ---------------------------------------------------------------------------
 
 class Counts:
-    """Document frequencies as they stand for the article being placed (it included).
-
-    Arrays over every anchor and word of the articles in play, and each article's positions in them (found
-    once), so that placing an article updates and scoring reads the frequencies by plain indexing: no search
-    per pair. Anchors: those numbered by the snapshot (:class:`_Anchors`), whose frequencies are updated in
-    place (a query takes its own count back); ``anchor_at`` has each article's positions. Words, per
-    language: the stored words as read (``tdf``: sorted, those of these articles or, for queries, all), then
-    the articles' words not stored. An article's positions there are a ``searchsorted``, which ``known``
-    keeps for stored articles while ``tdf`` holds (a query snapshot): a query then finds positions for its
-    own words only, not for the ~20,000 words of the ~60 articles in play (their ``np.unique`` took ~1 ms, a
-    sixth of a query at 2,000 indexed).
+    """Document frequencies as they stand for the article being placed (it included): those of the snapshot's
+    numbered anchors and words (:class:`_Numbered`), counted in place as articles are placed (a query takes
+    its own count back), and each article's positions there (``anchor_at``, ``term_at``: found once), so that
+    placing an article updates and scoring reads the frequencies by plain indexing, with no search per pair.
     """
 
-    def __init__(self, lang_n: dict[str, int], anchors: _Anchors, anchor_at: dict[int, np.ndarray],
-                 tdf: dict[str, tuple[np.ndarray, np.ndarray]], items: Iterable[Item],
-                 known: dict[int, np.ndarray] | None = None) -> None:
-        items = list(items)
+    def __init__(self, lang_n: dict[str, int], anchors: _Numbered, words: dict[str, _Numbered],
+                 anchor_at: dict[int, np.ndarray], term_at: dict[int, np.ndarray]) -> None:
         self.lang_n = dict(lang_n)
         self.n = sum(lang_n.values())
-        self.adf = anchors.df  # the snapshot's own array: it does not grow while an article is placed
-        self.anchor_at = anchor_at
-        self.terms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.term_at: dict[int, np.ndarray] = {}
-        for lang in sorted({i.lang for i in items}):
-            stored, df = tdf.get(lang, (np.empty(0, np.uint32), np.empty(0, np.int64)))
-            self.terms[lang] = self._words([i for i in items if i.lang == lang], stored, df, known)
-
-    def _words(self, items: list[Item], stored: np.ndarray, df: np.ndarray, known: dict[int, np.ndarray] | None
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(``stored`` then the words of ``items`` not stored, their frequencies); the items' positions there
-        go to ``term_at``. One ``searchsorted`` for all the items not in ``known`` (per item, the calls around
-        it cost a third more)."""
-        fresh = [i for i in items if known is None or i.key not in known]
-        self.term_at.update((i.key, known[i.key]) for i in items if known is not None and i.key in known)
-        terms = np.concatenate([i.terms for i in fresh] + [stored[:0]])
-        at = np.searchsorted(stored, terms)
-        missing = stored[np.minimum(at, len(stored) - 1)] != terms if len(stored) else np.ones(len(terms), bool)
-        extra = np.unique(terms[missing])
-        at[missing] = len(stored) + np.searchsorted(extra, terms[missing])
-        lengths = [len(i.terms) for i in fresh]
-        new_words = np.bincount(_segments(lengths)[missing], minlength=len(fresh))
-        for i, positions, new in zip(fresh, np.split(at, np.cumsum(lengths)[:-1]), new_words.tolist()):
-            self.term_at[i.key] = positions
-            if known is not None and i.key >= 0 and not new:  # a stored article (queried ones have keys < 0)
-                known[i.key] = positions
-        return np.concatenate([stored, extra]), np.concatenate([df, np.zeros(len(extra), np.int64)])
+        self.anchors, self.words = anchors, words  # their arrays do not grow while an article is placed
+        self.anchor_at, self.term_at = anchor_at, term_at
 
     def add(self, item: Item, sign: int = 1) -> None:
         self.n += sign
         self.lang_n[item.lang] = self.lang_n.get(item.lang, 0) + sign
-        self.adf[self.anchor_at[item.key]] += sign
-        self.terms[item.lang][1][self.term_at[item.key]] += sign
+        self.anchors.df[self.anchor_at[item.key]] += sign
+        self.words[item.lang].df[self.term_at[item.key]] += sign
 
     def anchor_pos(self, items: Sequence[Item]) -> np.ndarray:
-        """The positions (in ``adf``) of the anchors of ``items``, laid end to end."""
+        """The positions (in ``anchors``) of the anchors of ``items``, laid end to end."""
         return np.concatenate([self.anchor_at[i.key] for i in items])
 
     def anchor_df(self, items: Sequence[Item]) -> np.ndarray:
         """The frequencies of the anchors of ``items``, laid end to end."""
-        return self.adf[self.anchor_pos(items)]
+        return self.anchors.df[self.anchor_pos(items)]
 
     def term_pos(self, items: Sequence[Item]) -> np.ndarray:
-        """The positions (in ``terms[lang]``) of the words of ``items`` (all of one language), laid end to end."""
+        """The positions (in ``words[lang]``) of the words of ``items`` (all of one language), laid end to end."""
         return np.concatenate([self.term_at[i.key] for i in items])
 
     def term_df(self, items: Sequence[Item]) -> np.ndarray:
         """The frequencies of the words of ``items`` (all of one language), laid end to end."""
-        return self.terms[items[0].lang][1][self.term_pos(items)]
+        return self.words[items[0].lang].df[self.term_pos(items)]
 
 
 @dataclass(frozen=True)
@@ -368,24 +334,34 @@ class Scorer:
     is scored against ~40 others, and per pair the Python and numpy call overhead was most of the ~0.2 ms.
     Which entries the article shares is read from dense arrays over the positions of :class:`Counts` (its
     anchors, its word weights): a ``searchsorted`` of the others' ~20,000 words in the article's cost ~0.35 ms,
-    a third of the scoring.
+    a third of the scoring. These are the snapshot's work arrays (``mark``, ``scratch``), set for this
+    article and reset by :meth:`release`: allocating arrays as long as the numbered words per placement
+    would cost what the snapshot holds (milliseconds at a million words), not what the article touches.
     """
 
     def __init__(self, counts: Counts, params: StoryParams, copies: set[tuple[int, int]], item: Item) -> None:
         self.c, self.p, self.copies, self.item = counts, params, copies, item
         self.log_n1 = math.log(counts.n + 1)
         self.weight = float(self._anchor_weights([item])[0])
-        self.has_anchor = np.zeros(len(counts.adf), bool)
-        self.has_anchor[counts.anchor_pos([item])] = True
-        vocabulary = len(counts.terms[item.lang][0])
-        self.idf = np.full(vocabulary, np.nan)  # by position in counts.terms: each word's idf, once weighed
-        pos = counts.term_at[item.key]
-        self._weigh(pos)
-        w = item.tf * self.idf[pos]  # its TF-IDF vector (0: a word left out)
+        words = counts.words[item.lang]
+        self.has_anchor = counts.anchors.mark  # 1 at the item's anchors
+        self.idf = words.scratch  # by word position: its idf once weighed (NaN: not yet)
+        self.w = words.mark  # the item's word weights by position (0: not its word)
+        self.anchor_pos, self.term_pos = counts.anchor_pos([item]), counts.term_at[item.key]
+        self._weighed: list[np.ndarray] = []
+        self.has_anchor[self.anchor_pos] = 1.0
+        self._weigh(self.term_pos)
+        w = item.tf * self.idf[self.term_pos]  # its TF-IDF vector (0: a word left out)
         self.norm = math.sqrt(np.cumsum(w * w)[-1]) if len(w) else 0.0  # summed in order, as word_cosines
-        self.w = np.zeros(vocabulary)  # the item's word weights by position (0: not its word)
-        self.w[pos] = w
+        self.w[self.term_pos] = w
         self.scored: dict[int, Scored] = {}
+
+    def release(self) -> None:
+        """Reset the work arrays this article set (they are the snapshot's, for the next placement)."""
+        self.has_anchor[self.anchor_pos] = 0.0
+        self.w[self.term_pos] = 0.0
+        for pos in self._weighed:
+            self.idf[pos] = np.nan
 
     def __call__(self, others: Sequence[Item]) -> list[Scored]:
         """The item's score with each of ``others`` (cached by key: each pair is computed once)."""
@@ -421,8 +397,8 @@ class Scorer:
         """Per other item, (anchors shared with the item, the sum of their idf)."""
         seg = _segments([len(o.hashes) for o in others])
         pos = self.c.anchor_pos(others)
-        hit = self.has_anchor[pos]
-        idf, _ = self._idf(self.c.adf[pos[hit]])
+        hit = self.has_anchor[pos] > 0
+        idf, _ = self._idf(self.c.anchors.df[pos[hit]])
         return np.bincount(seg[hit], None, len(others)), np.bincount(seg[hit], idf, len(others))
 
     # words ----------------------------------------------------------------------------------------------------
@@ -432,12 +408,13 @@ class Scorer:
         TfidfVectorizer(sublinear_tf=True, max_df=0.5), ``tf * idf`` with ``tf = 1 + log(count)``."""
         todo = unweighted(pos, self.idf)  # each word once per placement, with numpy's vectorised log
         self.idf[todo] = self._idf_words(todo)
+        self._weighed.append(todo)
 
     def _idf_words(self, pos: np.ndarray) -> np.ndarray:
         """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``, of the words at ``pos`` in the item's
         language (df at least 1); 0 for a word in more than MAX_DF_WORDS of the documents (left out)."""
         n = self.c.lang_n.get(self.item.lang, 0)
-        df = np.maximum(self.c.terms[self.item.lang][1][pos], 1).astype(float)
+        df = np.maximum(self.c.words[self.item.lang].df[pos], 1).astype(float)
         return np.where(df <= MAX_DF_WORDS * n, np.log((1 + n) / (1 + df)) + 1, 0.0)
 
     def _words(self, others: Sequence[Item]) -> list[float | None]:
@@ -513,74 +490,122 @@ def _most_found(keys: list[int], k: int) -> list[int]:
     return found[np.lexsort((-found, -n))[:k]].tolist()
 
 
-class _Anchors:
-    """Anchor hashes numbered in order of first sight, with their document frequencies as stored (and, while
-    an article is placed, counting it): numbers never move, so an article's positions found once stay valid
-    across writes, which update the frequencies in place. Before, each placement took the ``np.unique`` of the
-    ~3,000 anchors in play and looked up each article's frequencies again after every write (~1.2 ms of an
-    ``assign`` at 20,000 indexed)."""
+class _Numbered:
+    """Keys (anchor hashes, or one language's word hashes) numbered in order of first sight, with their document
+    frequencies as stored and, while an article is placed, counting it. Numbers never move, so an article's
+    positions, found once, stay valid across writes, which update the frequencies in place. Before, each
+    placement took the ``np.unique`` of the ~3,000 anchors in play and looked up each article's frequencies
+    again after every write (~1.2 ms of an ``assign`` at 20,000 indexed), and a language's words were read
+    whole (a stall as long as the vocabulary at the second query) and copied per placement.
 
-    def __init__(self) -> None:
-        self.at: dict[int, int] = {}  # anchor hash -> number
-        self.df = np.zeros(0, np.int64)  # by number (with room to grow: only the first len(at) are in use)
+    Keys are found in a compiled hash table (:func:`~dedup.stories_kernels.number_keys`). ``mark`` (0 at rest)
+    and ``scratch`` (NaN at rest) are work arrays by number for one placement at a time, reset by whoever set
+    them (:meth:`Scorer.release`). About 70 bytes a key.
+    """
 
-    def extend(self, hashes: list[int], stored: dict[int, int]) -> None:
-        """Number ``hashes`` (not numbered yet) with their ``stored`` frequencies (absent: 0)."""
-        start, end = len(self.at), len(self.at) + len(hashes)
-        if end > len(self.df):  # doubling: a query's ~20 new anchors must not copy them all
-            grown = np.zeros(max(end, 2 * len(self.df), 1024), np.int64)
-            grown[:start] = self.df[:start]
-            self.df = grown
-        self.df[start:end] = [stored.get(h, 0) for h in hashes]
-        self.at.update(zip(hashes, range(start, end)))
+    def __init__(self, stored: Callable[[list[int]], dict[int, int]]) -> None:
+        self.stored = stored  # the stored frequencies of keys (absent: not stored)
+        self.count = 0
+        self.slot_key, self.slot_num = np.zeros(1024, np.int64), np.zeros(1024, np.int64)
+        self.key = np.zeros(512, np.int64)  # by number
+        self.df = np.zeros(512, np.int64)  # by number (only the first ``count`` are in use)
+        self.mark, self.scratch = np.zeros(512), np.full(512, np.nan)
 
-    def positions(self, hashes: np.ndarray) -> np.ndarray:
-        return np.fromiter(map(self.at.__getitem__, hashes.tolist()), np.int64, len(hashes))
+    def __len__(self) -> int:
+        return self.count
+
+    def positions(self, keys: np.ndarray) -> np.ndarray:
+        """The numbers of ``keys``, numbering those not numbered yet with their stored frequencies (absent: 0)."""
+        self._reserve(len(keys))
+        start = self.count
+        out = np.empty(len(keys), np.int64)
+        self.count = number_keys(self.slot_key, self.slot_num, self.key, keys.astype(np.int64), start, out)
+        if self.count > start:
+            new = self.key[start:self.count].tolist()
+            got = self.stored(sorted(new))
+            self.df[start:self.count] = [got.get(k, 0) for k in new]
+        return out
+
+    def _reserve(self, more: int) -> None:
+        """Room for ``more`` new keys: the table at most half full, the arrays by number long enough."""
+        need = self.count + more
+        if 2 * need > len(self.slot_key):
+            size = len(self.slot_key)
+            while 2 * need > size:
+                size *= 2
+            self.slot_key, self.slot_num = np.zeros(size, np.int64), np.zeros(size, np.int64)
+            number_keys(self.slot_key, self.slot_num, self.key, self.key[:self.count].copy(), 0,
+                        np.empty(self.count, np.int64))  # in number order: each key gets its number again
+        if need > len(self.df):  # doubling: a query's ~20 new keys must not copy them all
+            size = max(need, 2 * len(self.df))
+            self.key, self.df = _grown(self.key, size, 0), _grown(self.df, size, 0)
+            self.mark, self.scratch = _grown(self.mark, size, 0.0), _grown(self.scratch, size, np.nan)
+
+
+def _positions(items: Sequence[Item], kept: dict[int, np.ndarray], table: Callable[[Item], _Numbered],
+               keys: Callable[[Item], np.ndarray]) -> dict[int, np.ndarray]:
+    """Per item key, the numbers of its ``keys`` in its ``table``, numbering those not numbered yet (one call,
+    and one read of the stored frequencies, per table for all the items); kept in ``kept`` for stored articles
+    (queried ones have keys < 0)."""
+    out = {i.key: kept[i.key] for i in items if i.key in kept}
+    todo: dict[int, list[Item]] = {}
+    for i in items:
+        if i.key not in out:
+            todo.setdefault(id(table(i)), []).append(i)
+    for group in todo.values():
+        found = table(group[0]).positions(np.concatenate([keys(i) for i in group]))
+        for i, pos in zip(group, np.split(found, np.cumsum([len(keys(i)) for i in group])[:-1])):
+            out[i.key] = pos
+            if i.key >= 0:
+                kept[i.key] = pos
+    return out
+
+
+def _grown(a: np.ndarray, size: int, fill: float) -> np.ndarray:
+    out = np.full(size, fill, a.dtype)
+    out[:len(a)] = a
+    return out
 
 
 @dataclass
 class _Snapshot:
-    """Story tables as queries read them, at one SQLite ``data_version`` (see :meth:`StoryIndex._snapshot`)."""
+    """Story tables as placing articles read them, at one SQLite ``data_version`` (see
+    :meth:`StoryIndex._snapshot`): what was read is kept, and this connection's own writes are followed."""
 
     version: int
-    uses: int = 0  # queries placed with it (the words are read whole from the second on)
-    terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # lang -> all (terms, df)
-    anchors: _Anchors = field(default_factory=_Anchors)
+    load_adf: Callable[[list[int]], dict[int, int]]  # stored frequencies of anchors
+    load_tdf: Callable[[str, list[int]], dict[int, int]]  # stored frequencies of a language's words
+    anchors: _Numbered = field(init=False)
+    words: dict[str, _Numbered] = field(default_factory=dict)  # per language
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
     anchor_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its anchors' numbers
-    term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> positions in terms
+    term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its words' numbers
     postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
 
-    @property
-    def whole(self) -> bool:
-        """Whether the words are read whole (``terms``)."""
-        return self.uses >= 2
+    def __post_init__(self) -> None:
+        self.anchors = _Numbered(self.load_adf)
 
-    def wrote(self, items: Sequence[Item], tdf: Counter, max_bucket: int) -> None:
-        """Follow this connection's own write of ``items`` (placed, with their keys and stories) and of these
-        frequency increments, so that the next article placed (``dedup index assign``: one a transaction) reads
-        none of it again: re-reading a language's ~10,000 words in play by index lookups cost ~10 ms of an
-        assign's ~20 ms at 10,000 indexed. The anchor frequencies were counted in place as the items were
-        placed; word positions go when a word new to a language shifts them; each item goes first in the
+    def language(self, item: Item) -> _Numbered:
+        """The numbered words of the item's language."""
+        if (words := self.words.get(item.lang)) is None:
+            words = self.words[item.lang] = _Numbered(partial(self.load_tdf, item.lang))
+        return words
+
+    @property
+    def too_big(self) -> bool:
+        return (len(self.items) > SNAPSHOT_ARTICLES or len(self.anchors) > SNAPSHOT_ANCHORS
+                or sum(map(len, self.words.values())) > SNAPSHOT_WORDS)
+
+    def wrote(self, items: Sequence[Item], max_bucket: int) -> None:
+        """Follow this connection's own write of ``items`` (placed, with their keys and stories), so that the
+        next article placed (``dedup index assign``: one a transaction) reads none of it again. The anchor and
+        word frequencies were counted in place as the items were placed; each item goes first in the
         postings kept of its anchors (its key is above every stored one's)."""
         for i in items:
             for h in i.hashes.tolist():
                 if (holders := self.postings.get(h)) is not None:
                     holders.insert(0, i.key)
                     del holders[max_bucket:]
-        for lang in {lang for lang, _ in tdf}:
-            if lang not in self.terms:
-                continue
-            terms, df = self.terms[lang]
-            got = np.array(sorted((t, n) for (l, t), n in tdf.items() if l == lang), np.int64).reshape(-1, 2)
-            at = np.searchsorted(terms, got[:, 0])
-            old = at < len(terms)
-            old[old] = terms[at[old]] == got[old, 0]
-            np.add.at(df, at[old], got[old, 1])
-            if not old.all():
-                self.terms[lang] = (np.insert(terms, at[~old], got[~old, 0].astype(np.uint32)),
-                                    np.insert(df, at[~old], got[~old, 1]))
-                self.term_at.clear()
         self.items.update((i.key, i) for i in items)
 
 
@@ -607,7 +632,7 @@ class StoryIndex:
         tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
         self._bump(adf, tdf, Counter(i.lang for i in items))
         if self._cache is not None:
-            self._cache.wrote(items, tdf, self.p.max_bucket)
+            self._cache.wrote(items, self.p.max_bucket)
         links = []
         for p in placed:
             for other, s in p.links:
@@ -636,26 +661,10 @@ class StoryIndex:
         return dict(self.db.rows(f"SELECT key, df FROM anchor_df WHERE {self.db.any('key')}",
                                  (self.db.arg(wanted),))) if wanted else {}
 
-    def _number(self, hashes: Iterable[int], snap: _Snapshot) -> None:
-        """Number in ``snap`` the anchors not numbered yet, with their stored frequencies."""
-        at = snap.anchors.at
-        new = sorted({h for h in hashes if h not in at})
-        if new:
-            snap.anchors.extend(new, self._load_adf(new))
-
-    def _anchor_positions(self, items: Sequence[Item], snap: _Snapshot) -> dict[int, np.ndarray]:
-        """Per item key, the numbers of its anchors in ``snap`` (kept there for stored articles: queried
-        ones have keys < 0)."""
-        kept = snap.anchor_at
-        self._number((h for i in items if i.key not in kept for h in i.hashes.tolist()), snap)
-        out = {}
-        for i in items:
-            if (pos := kept.get(i.key)) is None:
-                pos = snap.anchors.positions(i.hashes)
-                if i.key >= 0:
-                    kept[i.key] = pos
-            out[i.key] = pos
-        return out
+    def _load_tdf(self, lang: str, terms: list[int]) -> dict[int, int]:
+        """The stored frequencies of these words of ``lang`` (absent: not stored)."""
+        return dict(self.db.rows(f"SELECT term, df FROM term_df WHERE lang = ? AND {self.db.any('term')}",
+                                 (lang, self.db.arg(terms))))
 
     def _postings(self, hashes: list[int], snap: _Snapshot) -> dict[int, list[int]]:
         """Per anchor, the keys of its latest ``max_bucket`` holders stored, descending; kept in ``snap``: the
@@ -681,32 +690,6 @@ class StoryIndex:
         snap.items.update((i.key, i) for i in self._items("s.doc", [k for k in keys if k not in snap.items]))
         return [snap.items[k] for k in keys]
 
-    def _load_tdf(self, items: Sequence[Item], snap: _Snapshot) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per language of ``items``, the stored word frequencies (sorted terms, df) of their words: read for
-        these words (the first placement with ``snap``, or without one), or, with ``snap`` used again, every
-        word of the language, kept while ``snap`` is (see :meth:`_snapshot`): an article placed needs the
-        frequencies of ~10,000 words (all words of every candidate, for its norm), ~20 ms as index lookups at
-        2,000 indexed, ~0.1 ms from memory; reading a language whole costs ~35 ms at 2,000 indexed, so it
-        waits for a second placement."""
-        out = {}
-        cache = snap.terms if snap.whole else None
-        for lang in sorted({i.lang for i in items}):
-            if cache is not None and lang in cache:
-                out[lang] = cache[lang]
-                continue
-            if cache is not None:
-                rows = self.db.rows("SELECT term, df FROM term_df WHERE lang = ?", (lang,))
-            else:
-                terms = np.unique(np.concatenate([i.terms for i in items if i.lang == lang]))
-                rows = self.db.rows(f"SELECT term, df FROM term_df WHERE lang = ? AND {self.db.any('term')}",
-                                    (lang, self.db.arg(terms.tolist())))
-            got = np.fromiter(chain.from_iterable(rows), np.int64, 2 * len(rows)).reshape(-1, 2)  # 1/2 np.array's
-            order = np.argsort(got[:, 0], kind="stable")
-            out[lang] = (got[order, 0].astype(np.uint32), got[order, 1])
-            if cache is not None:
-                cache[lang] = out[lang]
-        return out
-
     def _snapshot(self) -> _Snapshot:
         """What placing articles read of the story tables, kept while valid: with SQLite until another
         connection commits (``PRAGMA data_version``); this one's :meth:`add` updates it as it writes
@@ -714,12 +697,10 @@ class StoryIndex:
         signal (PostgreSQL) a new one is made for each placement: everything is read again."""
         con = getattr(self.db, "con", None)
         if not isinstance(con, sqlite3.Connection):
-            return _Snapshot(-1)
+            return _Snapshot(-1, self._load_adf, self._load_tdf)
         version = con.execute("PRAGMA data_version").fetchone()[0]
-        if (self._cache is None or self._cache.version != version or len(self._cache.items) > SNAPSHOT_ARTICLES
-                or len(self._cache.anchors.at) > SNAPSHOT_ANCHORS):
-            self._cache = _Snapshot(version)
-        self._cache.uses += 1
+        if self._cache is None or self._cache.version != version or self._cache.too_big:
+            self._cache = _Snapshot(version, self._load_adf, self._load_tdf)
         return self._cache
 
     def _items(self, where: str, values: Iterable, kind: str = "int") -> list[Item]:
@@ -771,10 +752,9 @@ class StoryIndex:
         db = self.db
         snap = self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
-        hashes = {h for i in items for h in i.hashes.tolist()}
-        self._number(hashes, snap)
-        at, df = snap.anchors.at, snap.anchors.df
-        adf = {h: int(df[at[h]]) for h in hashes}  # stored frequencies (0: not stored), before placing any
+        hashes = np.unique(np.concatenate([i.hashes for i in items]))
+        # stored frequencies (0: not stored), before placing any
+        adf = dict(zip(hashes.tolist(), snap.anchors.df[snap.anchors.positions(hashes)].tolist()))
         cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
@@ -784,8 +764,9 @@ class StoryIndex:
         for i in sorted(known.values(), key=lambda i: i.key):
             members.setdefault(i.story, []).append(i.key)
         everything = list(items) + list(known.values())
-        counts = Counts(lang_n, snap.anchors, self._anchor_positions(everything, snap),
-                        self._load_tdf(everything, snap), everything, snap.term_at if snap.whole else None)
+        counts = Counts(lang_n, snap.anchors, snap.words,
+                        _positions(everything, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes),
+                        _positions(everything, snap.term_at, snap.language, lambda i: i.terms))
         try:
             return self._place_each(items, cands, copies, carry, counts, known, members)
         except BaseException:
@@ -814,6 +795,7 @@ class StoryIndex:
             else:
                 guess = StoryGuess(best[1], round(best[0], 6), len(members[best[1]]))
                 links = [(known[m], sc) for m in members[best[1]] if (sc := score.scored[m]).score > 0]
+            score.release()
             out.append(_Placed(item, guess, links))
             if carry:
                 item.story = guess.story or item.id

@@ -194,3 +194,37 @@ def word_cosines(ptr, pos, tf, idf, item_w):
         dots[s] = dot
         norms[s] = np.sqrt(square)
     return dots, norms
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key * 2^64/phi pick the slot
+
+
+@njit(cache=True)
+def number_keys(slot_key, slot_num, by_number, keys, count, out):
+    """The number of each of ``keys`` in an open-addressing table (linear probing; ``slot_num`` holds number
+    + 1, 0 for an empty slot; the table is a power of two long and kept at most half full by the caller), in
+    ``out``. A key not in it is inserted with the next number, from ``count`` on (``by_number[number]`` gets
+    the key); so numbers follow the order of first sight. Returns the new count. ~20 ns a key: a Python dict
+    lookup per key cost ~70 ns, and ~6,000 keys are numbered per placement."""
+    mask = np.int64(len(slot_key) - 1)
+    bits = 0
+    while (1 << bits) < len(slot_key):
+        bits += 1
+    shift = np.uint64(64 - bits)
+    for i in range(len(keys)):
+        k = keys[i]
+        s = np.int64((np.uint64(k) * _GOLDEN) >> shift)
+        while True:
+            n = slot_num[s]
+            if n == 0:
+                slot_key[s] = k
+                slot_num[s] = count + 1
+                by_number[count] = k
+                out[i] = count
+                count += 1
+                break
+            if slot_key[s] == k:
+                out[i] = n - 1
+                break
+            s = (s + 1) & mask
+    return count
