@@ -139,6 +139,7 @@ def story_timers(db) -> dict[str, float]:
     reads and scoring: StoryIndex._place), ``place_sql`` (its reads of ``db``) and ``add`` (place + writing
     the story tables); by wrapping them."""
     import dedup.index_stories as stories_module
+    import dedup.index_story_items as items_module
 
     spent = {"anchors": 0.0, "prepare": 0.0, "place": 0.0, "place_sql": 0.0, "add": 0.0}
     placing = [False]
@@ -156,8 +157,8 @@ def story_timers(db) -> dict[str, float]:
                 placing[0] &= name != "place"
         return run
 
-    stories_module.anchor_set = timed("anchors", stories_module.anchor_set)
-    stories_module.prepare = timed("prepare", stories_module.prepare)  # in this process: not with --workers
+    items_module.anchor_set = timed("anchors", items_module.anchor_set)
+    items_module.prepare = timed("prepare", items_module.prepare)  # in this process: not with --workers
     cls = stories_module.StoryIndex
     cls._place, cls.add = timed("place", cls._place), timed("add", cls.add)
     db.rows, db.postings = timed("place_sql", db.rows, True), timed("place_sql", db.postings, True)

@@ -63,7 +63,8 @@ from .index_postgres import is_url, open_postgres
 from .index_sqlite import open_sqlite
 from .index_store import (APPLICATION, FORMAT_VERSION, Backend, IndexFileError, set_blob, set_from_blob, sig_blob,
                           sig_from_blobs, signed)
-from .index_stories import StoryGuess, StoryIndex, prepare, preparing, story_params, story_settings
+from .index_stories import StoryGuess, StoryIndex, story_params, story_settings
+from .index_story_items import prepare, preparing
 from .lsh import Candidates, band_keys, band_pairs, bands_for, unique_pairs
 from .minhash import EMPTY, estimate_jaccard
 from .params import (ClusterParams, Config, LSHParams, MatchParams, MinHashParams, NormalizeParams, RepeatParams,

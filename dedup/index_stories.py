@@ -58,28 +58,20 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
-import unicodedata
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache, partial
-from typing import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-import xxhash
 
-from .anchors import anchor_set, detect_language, text_date, warm_up
-from .document import Document
 from .index_store import Backend
-from .pipeline import timestamp
-from .stories import Link, StoriesResult, Story, StoryParams, is_phrase_key
-from .stories_kernels import number_keys, unweighted, word_cosines
-from .workers import forked
+from .index_story_items import ITEM_COLUMNS, LETTER_KIND, Item, anchor_hash, anchors_json, item_from_row, terms_blob
+from .index_story_scores import Counts, Numbered, Scored, Scorer, numbered_positions
+from .stories import Link, StoriesResult, Story, StoryParams
 
-__all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "prepare", "preparing", "story_params",
-           "story_settings"]
+__all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "story_params", "story_settings"]
 
 # StoryParams fields the stored stories depend on (meta.params.stories); the others (LSH over anchor sets,
 # the LSA topic model, evidence) are not used by the index.
@@ -90,10 +82,6 @@ SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~100 bytes each), th
 SNAPSHOT_WORDS = 1_000_000  # words a snapshot numbers, all languages (~100 bytes each), then a new one
 SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
-MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
-KIND_LETTER = {"name": "n", "acronym": "a", "code": "c", "phrase": "p", "number": "#", "percent": "%", "date": "d"}
-LETTER_KIND = {v: k for k, v in KIND_LETTER.items()}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def story_settings(params: StoryParams) -> dict:
@@ -113,367 +101,6 @@ class StoryGuess:
     size: int  # members of that story now
 
 
-# -- one article as stories see it -----------------------------------------------------------------------------
-
-@dataclass
-class Item:
-    key: int
-    id: str
-    lang: str
-    ts: float
-    anchors: dict[str, str]  # anchor key -> kind letter
-    hashes: np.ndarray = field(init=False)  # int64 anchor hashes, sorted
-    phrase_key: np.ndarray = field(init=False)  # aligned with hashes: a multi-word key (no weight when linkable)
-    phrase_kind: np.ndarray = field(init=False)  # aligned: a phrase anchor (no weight when unique)
-    terms: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint32))  # sorted word hashes
-    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint16))
-    story: str | None = None
-
-    def __post_init__(self) -> None:  # ~25 stored articles are read per query: kept to a few numpy calls each
-        n = len(self.anchors)
-        h = np.fromiter(map(anchor_hash, self.anchors), np.int64, n)
-        order = np.argsort(h, kind="stable")
-        self.hashes = h[order]
-        self.phrase_key = np.fromiter(map(is_phrase_key, self.anchors), bool, n)[order]
-        self.phrase_kind = np.fromiter((v == "p" for v in self.anchors.values()), bool, n)[order]
-
-    @cached_property
-    def tf(self) -> np.ndarray:
-        """Sublinear term frequencies, ``1 + log(count)``, aligned with ``terms`` (once: stored items are kept)."""
-        return 1 + np.log(self.counts.astype(float))
-
-
-@lru_cache(maxsize=1 << 16)  # names recur across articles: a stored article's anchors are hashed when read
-def anchor_hash(key: str) -> int:
-    """XXH64 of an anchor key as a signed 64-bit integer (the ``apost``/``anchor_df`` key)."""
-    h = xxhash.xxh64_intdigest(key.encode("utf-8", "surrogatepass"))
-    return h - (1 << 64) if h >= 1 << 63 else h
-
-
-def _text(d: Document) -> str:
-    """Title and text, as the batch reads them."""
-    if d.title and not d.text.startswith(d.title):
-        return f"{d.title}\n\n{d.text}"
-    return d.text
-
-
-_TOKEN = re.compile(r"(?u)\b[^\W\d_]{2,}\b")
-
-
-@lru_cache(maxsize=1)
-def _combining() -> dict[int, None]:
-    """``str.translate`` table deleting every combining character (built once, ~0.3 s)."""
-    return {c: None for c in range(0x110000) if unicodedata.combining(chr(c))}
-
-
-def tokens(text: str) -> list[str]:
-    """The batch's word tokens: scikit-learn's TfidfVectorizer analyzer with ``strip_accents="unicode"`` and
-    the batch's token pattern (lower case, then accents stripped), without importing scikit-learn (~2 s)."""
-    text = text.lower()
-    if not text.isascii():  # only the non-ASCII runs: ASCII is left as it is, and the rest maps char by char
-        text = _NON_ASCII.sub(_strip_accents, text)
-    return _TOKEN.findall(text)
-
-
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-
-
-def _strip_accents(run: re.Match) -> str:
-    return _stripped(run.group())
-
-
-@lru_cache(maxsize=1 << 16)
-def _stripped(run: str) -> str:
-    """scikit-learn's ``strip_accents_unicode`` of a run of non-ASCII characters: NFKD, combining characters
-    deleted. Per run, not per text, with the same result: NFKD decomposes character by character (its
-    reordering moves combining characters only, and they are deleted), so the text's ~100 accented runs cost
-    ~0.05 ms, its ~3,500 characters through ``str.translate`` ~0.17 ms, a fifth of an article's words."""
-    return unicodedata.normalize("NFKD", run).translate(_combining())
-
-
-def _words(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted uint32 word hashes and their counts; the headline (first line) counts twice, as in the batch.
-    Words whose hashes collide count as one."""
-    head = text.split("\n", 1)[0]
-    found = Counter(tokens(f"{head}\n{text}"))
-    hashes = np.fromiter(map(_term_hash, found), np.uint32, len(found))  # each distinct word hashed once
-    terms, at = np.unique(hashes, return_inverse=True)
-    counts = np.bincount(at, np.fromiter(found.values(), np.float64, len(found)), len(terms))
-    return terms, np.minimum(counts, 65535).astype(np.uint16)
-
-
-@lru_cache(maxsize=1 << 17)
-def _term_hash(term: str) -> int:
-    """XXH32 of a word (the ``term_df`` key); cached, as the words of news repeat (a fifth of ``_words``)."""
-    return xxhash.xxh32_intdigest(term.encode("utf-8", "surrogatepass"))
-
-
-def prepare(key: int, doc: Document) -> Item:
-    """What stories keep of ``doc`` (stored under ``key``): language, anchors, time, words."""
-    text = _text(doc)
-    lang = (doc.lang or "").lower().split("-")[0] or detect_language(text)
-    anchors = {k: KIND_LETTER.get(a.kind, "n") for k, a in sorted(anchor_set(text, lang).items())}
-    ts = timestamp(doc.published)
-    if not math.isfinite(ts):
-        ts = timestamp(text_date(text))
-    terms, counts = _words(text)
-    return Item(key, doc.id, lang, ts, anchors, terms, counts)
-
-
-def _prepare_all(docs: list[Document]) -> list[Item]:
-    return [prepare(0, d) for d in docs]
-
-
-@contextmanager
-def preparing(workers: int = 1) -> Iterator[Callable[[list[Document]], Callable[[list[Document]], list[Item]]]]:
-    """``start(batch)``, which begins preparing a batch and returns ``take(docs)``: :func:`prepare` (key 0) of
-    each of ``docs`` (documents of that batch), in order.
-
-    With ``workers`` > 1, ``start`` hands the batch to that many forked processes (in two shares a process)
-    and returns at once, so the caller can place the previous batch meanwhile; ``take`` waits for them. The
-    work is pure per document (anchors and words, ~1.2 ms an article in Python, two fifths of an add with
-    stories), so the items do not depend on ``workers``. With one, or where processes cannot be forked,
-    ``take`` prepares just ``docs``, here.
-    """
-    with forked(workers, warm_up) as pool:
-        if pool is None:
-            yield lambda batch: _prepare_all
-            return
-
-        def start(batch: list[Document]) -> Callable[[list[Document]], list[Item]]:
-            size = max(1, -(-len(batch) // (2 * workers)))
-            shares = [pool.submit(_prepare_all, batch[s:s + size]) for s in range(0, len(batch), size)]
-            position = {id(d): i for i, d in enumerate(batch)}  # the batch's own objects, not their values
-
-            def take(docs: list[Document]) -> list[Item]:
-                items = [item for share in shares for item in share.result()]
-                return [items[position[id(d)]] for d in docs]
-            return take
-        yield start
-
-
-def _terms_blob(item: Item) -> bytes:
-    return item.terms.astype("<u4").tobytes() + item.counts.astype("<u2").tobytes()
-
-
-def _terms_from_blob(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
-    n = len(blob) // 6
-    return (np.frombuffer(blob, "<u4", n).astype(np.uint32), np.frombuffer(blob, "<u2", n, 4 * n).astype(np.uint16))
-
-
-def _anchors_json(anchors: dict[str, str]) -> str:
-    text = json.dumps(anchors, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(anchors, separators=(",", ":")) if _SURROGATE.search(text) else text
-
-
-ITEM_COLUMNS = "s.doc, d.id, s.lang, s.ts, s.story, s.anchors, s.terms"
-
-
-def _item(row: tuple) -> Item:
-    key, id_, lang, ts, story, anchors, blob = row
-    terms, counts = _terms_from_blob(bytes(blob))
-    return Item(key, id_, lang, ts, json.loads(anchors), terms, counts, story)
-
-
-# -- document frequencies and scores ---------------------------------------------------------------------------
-
-class Counts:
-    """Document frequencies as they stand for the article being placed (it included): those of the snapshot's
-    numbered anchors and words (:class:`_Numbered`), counted in place as articles are placed (a query takes
-    its own count back), and each article's positions there (``anchor_at``, ``term_at``: found once), so that
-    placing an article updates and scoring reads the frequencies by plain indexing, with no search per pair.
-    """
-
-    def __init__(self, lang_n: dict[str, int], anchors: _Numbered, words: dict[str, _Numbered],
-                 anchor_at: dict[int, np.ndarray], term_at: dict[int, np.ndarray]) -> None:
-        self.lang_n = dict(lang_n)
-        self.n = sum(lang_n.values())
-        self.anchors, self.words = anchors, words  # their arrays do not grow while an article is placed
-        self.anchor_at, self.term_at = anchor_at, term_at
-
-    def add(self, item: Item, sign: int = 1) -> None:
-        self.n += sign
-        self.lang_n[item.lang] = self.lang_n.get(item.lang, 0) + sign
-        self.anchors.df[self.anchor_at[item.key]] += sign
-        self.words[item.lang].df[self.term_at[item.key]] += sign
-
-    def anchor_pos(self, items: Sequence[Item]) -> np.ndarray:
-        """The positions (in ``anchors``) of the anchors of ``items``, laid end to end."""
-        return np.concatenate([self.anchor_at[i.key] for i in items])
-
-    def anchor_df(self, items: Sequence[Item]) -> np.ndarray:
-        """The frequencies of the anchors of ``items``, laid end to end."""
-        return self.anchors.df[self.anchor_pos(items)]
-
-    def term_pos(self, items: Sequence[Item]) -> np.ndarray:
-        """The positions (in ``words[lang]``) of the words of ``items`` (all of one language), laid end to end."""
-        return np.concatenate([self.term_at[i.key] for i in items])
-
-    def term_df(self, items: Sequence[Item]) -> np.ndarray:
-        """The frequencies of the words of ``items`` (all of one language), laid end to end."""
-        return self.words[items[0].lang].df[self.term_pos(items)]
-
-
-@dataclass(frozen=True)
-class Scored:
-    score: float
-    anchor: float
-    word: float | None
-    copy: bool
-
-
-class Scorer:
-    """The batch's pair score (``dedup.stories``) of one article against many, with the rarities of ``counts``.
-
-    Valid while ``counts`` stand (one article's placement). The others are scored together, not pair by pair:
-    their anchors and words are concatenated into flat arrays with a segment number per entry, the document
-    frequencies are read by the positions :class:`Counts` found once, and the per-pair sums (shared anchors,
-    their weight, each article's total weight, the word dot products and norms) are ``np.bincount`` over the
-    segments. The scores are those of the per-pair loop this replaced (the same terms summed, equal up to
-    float rounding; tests/test_index_stories.py keeps that loop as the oracle) at ~1/20 of the cost: an article
-    is scored against ~40 others, and per pair the Python and numpy call overhead was most of the ~0.2 ms.
-    Which entries the article shares is read from dense arrays over the positions of :class:`Counts` (its
-    anchors, its word weights): a ``searchsorted`` of the others' ~20,000 words in the article's cost ~0.35 ms,
-    a third of the scoring. These are the snapshot's work arrays (``mark``, ``scratch``), set for this
-    article and reset by :meth:`release`: allocating arrays as long as the numbered words per placement
-    would cost what the snapshot holds (milliseconds at a million words), not what the article touches.
-    """
-
-    def __init__(self, counts: Counts, params: StoryParams, copies: set[tuple[int, int]], item: Item) -> None:
-        self.c, self.p, self.copies, self.item = counts, params, copies, item
-        self.log_n1 = math.log(counts.n + 1)
-        self.weight = float(self._anchor_weights([item])[0])
-        words = counts.words[item.lang]
-        self.has_anchor = counts.anchors.mark  # 1 at the item's anchors
-        self.idf = words.scratch  # by word position: its idf once weighed (NaN: not yet)
-        self.w = words.mark  # the item's word weights by position (0: not its word)
-        self.anchor_pos, self.term_pos = counts.anchor_pos([item]), counts.term_at[item.key]
-        self._weighed: list[np.ndarray] = []
-        self.has_anchor[self.anchor_pos] = 1.0
-        self._weigh(self.term_pos)
-        w = item.tf * self.idf[self.term_pos]  # its TF-IDF vector (0: a word left out)
-        self.norm = math.sqrt(np.cumsum(w * w)[-1]) if len(w) else 0.0  # summed in order, as word_cosines
-        self.w[self.term_pos] = w
-        self.scored: dict[int, Scored] = {}
-
-    def release(self) -> None:
-        """Reset the work arrays this article set (they are the snapshot's, for the next placement)."""
-        self.has_anchor[self.anchor_pos] = 0.0
-        self.w[self.term_pos] = 0.0
-        for pos in self._weighed:
-            self.idf[pos] = np.nan
-
-    def __call__(self, others: Sequence[Item]) -> list[Scored]:
-        """The item's score with each of ``others`` (cached by key: each pair is computed once)."""
-        new = list({o.key: o for o in others if o.key not in self.scored}.values())
-        if new:
-            shared, total = self._shared(new)
-            weights = self._anchor_weights(new)
-            words = self._words(new)
-            for o, s, t, wt, wd in zip(new, shared.tolist(), total.tolist(), weights.tolist(), words):
-                self.scored[o.key] = self._combine(o, int(s), t, wt, wd)
-        return [self.scored[o.key] for o in others]
-
-    # anchors --------------------------------------------------------------------------------------------------
-
-    def _idf(self, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(idf, linkable) of anchors: log((n + 1) / df) for an anchor in two documents or more, else 0."""
-        df = np.maximum(df, 1).astype(float)
-        linkable = df >= 2
-        return np.where(linkable, np.log((self.c.n + 1) / df), 0.0), linkable
-
-    def _anchor_weights(self, items: Sequence[Item]) -> np.ndarray:
-        """Per item, the weight its anchors could share: the idf of its linkable anchors that are not multi-word
-        keys, plus log(n + 1) for each anchor no other document has (unless a phrase)."""
-        seg = _segments([len(i.hashes) for i in items])
-        key = np.concatenate([i.phrase_key for i in items])
-        kind = np.concatenate([i.phrase_kind for i in items])
-        idf, linkable = self._idf(self.c.anchor_df(items))
-        linked = np.bincount(seg, np.where(linkable & ~key, idf, 0.0), len(items))
-        unique = np.bincount(seg, (~linkable & ~kind).astype(float), len(items))
-        return linked + self.log_n1 * unique
-
-    def _shared(self, others: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-        """Per other item, (anchors shared with the item, the sum of their idf)."""
-        seg = _segments([len(o.hashes) for o in others])
-        pos = self.c.anchor_pos(others)
-        hit = self.has_anchor[pos] > 0
-        idf, _ = self._idf(self.c.anchors.df[pos[hit]])
-        return np.bincount(seg[hit], None, len(others)), np.bincount(seg[hit], idf, len(others))
-
-    # words ----------------------------------------------------------------------------------------------------
-
-    def _weigh(self, pos: np.ndarray) -> None:
-        """Compute the idf of the words at ``pos`` not weighed yet: vectors are scikit-learn's
-        TfidfVectorizer(sublinear_tf=True, max_df=0.5), ``tf * idf`` with ``tf = 1 + log(count)``."""
-        todo = unweighted(pos, self.idf)  # each word once per placement, with numpy's vectorised log
-        self.idf[todo] = self._idf_words(todo)
-        self._weighed.append(todo)
-
-    def _idf_words(self, pos: np.ndarray) -> np.ndarray:
-        """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``, of the words at ``pos`` in the item's
-        language (df at least 1); 0 for a word in more than MAX_DF_WORDS of the documents (left out)."""
-        n = self.c.lang_n.get(self.item.lang, 0)
-        df = np.maximum(self.c.words[self.item.lang].df[pos], 1).astype(float)
-        return np.where(df <= MAX_DF_WORDS * n, np.log((1 + n) / (1 + df)) + 1, 0.0)
-
-    def _words(self, others: Sequence[Item]) -> list[float | None]:
-        """Per other item, the cosine of the word vectors (None across languages or without word weight)."""
-        out: list[float | None] = [None] * len(others)
-        if self.p.word_weight <= 0:
-            return out
-        at = [k for k, o in enumerate(others) if o.lang == self.item.lang]
-        if not at:
-            return out
-        same = [others[k] for k in at]
-        pos = self.c.term_pos(same)
-        self._weigh(pos)
-        ptr = np.cumsum([0] + [len(o.terms) for o in same])
-        dots, norms = word_cosines(ptr, pos, np.concatenate([o.tf for o in same]), self.idf, self.w)
-        for k, dot, norm in zip(at, dots.tolist(), norms.tolist()):
-            out[k] = 0.0 if self.norm == 0 or norm == 0 else dot / (self.norm * norm)
-        return out
-
-    # the score ------------------------------------------------------------------------------------------------
-
-    def _combine(self, b: Item, shared: int, total: float, weight: float, w: float | None) -> Scored:
-        """The batch's score of the pair (item, b) from its parts."""
-        a, p = self.item, self.p
-        copy = (min(a.key, b.key), max(a.key, b.key)) in self.copies
-        if not copy and (a.lang != b.lang or p.word_weight == 0) and shared < p.min_shared:
-            return Scored(0.0, 0.0, None, False)  # no word similarity to make up for too few shared anchors
-        low = min(self.weight, weight)
-        anchor = 0.0 if shared == 0 else (min(1.0, total / low) if low > 0 else 0.0)
-        return pair_score(p, a, b, copy, shared, anchor, w)
-
-
-def pair_score(p: StoryParams, a: Item, b: Item, copy: bool, shared: int, anchor: float, w: float | None) -> Scored:
-    """The batch's score of the pair (a, b) from its parts: whether it is a copy, the number of shared anchors,
-    their containment ``anchor`` and the word cosine ``w`` (None across languages)."""
-    if copy:
-        return Scored(1.0, anchor, w, True)
-    s = anchor
-    if shared < p.min_shared and (w is None or w < p.word_link):
-        s = 0.0
-    else:
-        if w is not None:
-            s = (1 - p.word_weight) * s + p.word_weight * w
-        elif a.lang != b.lang or p.word_weight == 0:
-            s = max(0.0, (s - p.cross_offset) / (1 - p.cross_offset))
-        if math.isfinite(a.ts) and math.isfinite(b.ts) and abs(a.ts - b.ts) > p.window_days * 86400:
-            s *= p.far_penalty
-            if abs(a.ts - b.ts) > p.season_days * 86400:
-                s *= p.season_penalty
-        if s < p.min_score:
-            s = 0.0
-    return Scored(round(min(s, 1.0), 6), anchor, w, False)
-
-
-def _segments(lengths: list[int]) -> np.ndarray:
-    """The segment number of each entry of arrays of these lengths laid end to end (for ``np.bincount``)."""
-    return np.repeat(np.arange(len(lengths)), lengths)
-
-
 # -- placing articles ------------------------------------------------------------------------------------------
 
 @dataclass
@@ -490,83 +117,6 @@ def _most_found(keys: list[int], k: int) -> list[int]:
     return found[np.lexsort((-found, -n))[:k]].tolist()
 
 
-class _Numbered:
-    """Keys (anchor hashes, or one language's word hashes) numbered in order of first sight, with their document
-    frequencies as stored and, while an article is placed, counting it. Numbers never move, so an article's
-    positions, found once, stay valid across writes, which update the frequencies in place. Before, each
-    placement took the ``np.unique`` of the ~3,000 anchors in play and looked up each article's frequencies
-    again after every write (~1.2 ms of an ``assign`` at 20,000 indexed), and a language's words were read
-    whole (a stall as long as the vocabulary at the second query) and copied per placement.
-
-    Keys are found in a compiled hash table (:func:`~dedup.stories_kernels.number_keys`). ``mark`` (0 at rest)
-    and ``scratch`` (NaN at rest) are work arrays by number for one placement at a time, reset by whoever set
-    them (:meth:`Scorer.release`). About 70 bytes a key.
-    """
-
-    def __init__(self, stored: Callable[[list[int]], dict[int, int]]) -> None:
-        self.stored = stored  # the stored frequencies of keys (absent: not stored)
-        self.count = 0
-        self.slot_key, self.slot_num = np.zeros(1024, np.int64), np.zeros(1024, np.int64)
-        self.key = np.zeros(512, np.int64)  # by number
-        self.df = np.zeros(512, np.int64)  # by number (only the first ``count`` are in use)
-        self.mark, self.scratch = np.zeros(512), np.full(512, np.nan)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def positions(self, keys: np.ndarray) -> np.ndarray:
-        """The numbers of ``keys``, numbering those not numbered yet with their stored frequencies (absent: 0)."""
-        self._reserve(len(keys))
-        start = self.count
-        out = np.empty(len(keys), np.int64)
-        self.count = number_keys(self.slot_key, self.slot_num, self.key, keys.astype(np.int64), start, out)
-        if self.count > start:
-            new = self.key[start:self.count].tolist()
-            got = self.stored(sorted(new))
-            self.df[start:self.count] = [got.get(k, 0) for k in new]
-        return out
-
-    def _reserve(self, more: int) -> None:
-        """Room for ``more`` new keys: the table at most half full, the arrays by number long enough."""
-        need = self.count + more
-        if 2 * need > len(self.slot_key):
-            size = len(self.slot_key)
-            while 2 * need > size:
-                size *= 2
-            self.slot_key, self.slot_num = np.zeros(size, np.int64), np.zeros(size, np.int64)
-            number_keys(self.slot_key, self.slot_num, self.key, self.key[:self.count].copy(), 0,
-                        np.empty(self.count, np.int64))  # in number order: each key gets its number again
-        if need > len(self.df):  # doubling: a query's ~20 new keys must not copy them all
-            size = max(need, 2 * len(self.df))
-            self.key, self.df = _grown(self.key, size, 0), _grown(self.df, size, 0)
-            self.mark, self.scratch = _grown(self.mark, size, 0.0), _grown(self.scratch, size, np.nan)
-
-
-def _positions(items: Sequence[Item], kept: dict[int, np.ndarray], table: Callable[[Item], _Numbered],
-               keys: Callable[[Item], np.ndarray]) -> dict[int, np.ndarray]:
-    """Per item key, the numbers of its ``keys`` in its ``table``, numbering those not numbered yet (one call,
-    and one read of the stored frequencies, per table for all the items); kept in ``kept`` for stored articles
-    (queried ones have keys < 0)."""
-    out = {i.key: kept[i.key] for i in items if i.key in kept}
-    todo: dict[int, list[Item]] = {}
-    for i in items:
-        if i.key not in out:
-            todo.setdefault(id(table(i)), []).append(i)
-    for group in todo.values():
-        found = table(group[0]).positions(np.concatenate([keys(i) for i in group]))
-        for i, pos in zip(group, np.split(found, np.cumsum([len(keys(i)) for i in group])[:-1])):
-            out[i.key] = pos
-            if i.key >= 0:
-                kept[i.key] = pos
-    return out
-
-
-def _grown(a: np.ndarray, size: int, fill: float) -> np.ndarray:
-    out = np.full(size, fill, a.dtype)
-    out[:len(a)] = a
-    return out
-
-
 @dataclass
 class _Snapshot:
     """Story tables as placing articles read them, at one SQLite ``data_version`` (see
@@ -575,20 +125,20 @@ class _Snapshot:
     version: int
     load_adf: Callable[[list[int]], dict[int, int]]  # stored frequencies of anchors
     load_tdf: Callable[[str, list[int]], dict[int, int]]  # stored frequencies of a language's words
-    anchors: _Numbered = field(init=False)
-    words: dict[str, _Numbered] = field(default_factory=dict)  # per language
+    anchors: Numbered = field(init=False)
+    words: dict[str, Numbered] = field(default_factory=dict)  # per language
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
     anchor_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its anchors' numbers
     term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its words' numbers
     postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
 
     def __post_init__(self) -> None:
-        self.anchors = _Numbered(self.load_adf)
+        self.anchors = Numbered(self.load_adf)
 
-    def language(self, item: Item) -> _Numbered:
+    def language(self, item: Item) -> Numbered:
         """The numbered words of the item's language."""
         if (words := self.words.get(item.lang)) is None:
-            words = self.words[item.lang] = _Numbered(partial(self.load_tdf, item.lang))
+            words = self.words[item.lang] = Numbered(partial(self.load_tdf, item.lang))
         return words
 
     @property
@@ -626,7 +176,7 @@ class StoryIndex:
         placed = self._place(items, copies, carry=True)
         db = self.db
         db.insert("story_docs", ("doc", "lang", "ts", "story", "anchors", "terms"),
-                  [(i.key, i.lang, i.ts, i.story, _anchors_json(i.anchors), _terms_blob(i)) for i in items])
+                  [(i.key, i.lang, i.ts, i.story, anchors_json(i.anchors), terms_blob(i)) for i in items])
         db.insert("apost", ("key", "doc"), sorted((h, i.key) for i in items for h in i.hashes.tolist()))
         adf = Counter(h for i in items for h in i.hashes.tolist())
         tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
@@ -707,7 +257,7 @@ class StoryIndex:
         values = sorted(set(values))
         if not values:
             return []
-        return [_item(r) for r in self.db.rows(
+        return [item_from_row(r) for r in self.db.rows(
             f"SELECT {ITEM_COLUMNS} FROM story_docs AS s JOIN docs AS d ON d.doc = s.doc "
             f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),))]
 
@@ -765,8 +315,8 @@ class StoryIndex:
             members.setdefault(i.story, []).append(i.key)
         everything = list(items) + list(known.values())
         counts = Counts(lang_n, snap.anchors, snap.words,
-                        _positions(everything, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes),
-                        _positions(everything, snap.term_at, snap.language, lambda i: i.terms))
+                        numbered_positions(everything, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes),
+                        numbered_positions(everything, snap.term_at, snap.language, lambda i: i.terms))
         try:
             return self._place_each(items, cands, copies, carry, counts, known, members)
         except BaseException:

@@ -24,7 +24,7 @@ from dedup import Document  # noqa: E402
 from dedup.evaluate import evaluate, read_labels  # noqa: E402
 from dedup.index import Index  # noqa: E402
 from dedup import index_stories  # noqa: E402
-from dedup.index_stories import MAX_DF_WORDS, Scored, Scorer, pair_score, tokens  # noqa: E402
+from dedup.index_story_scores import MAX_DF_WORDS, Scored, Scorer, pair_score  # noqa: E402
 from dedup.stories import StoryParams, find_stories, write_stories  # noqa: E402
 from test_index_postgres import postgres_url  # noqa: E402
 
@@ -56,19 +56,6 @@ def batch_story_files(docs, out: Path) -> dict[str, bytes]:
 
 def links_of(data: bytes) -> dict[tuple[str, str], dict]:
     return {(r["a"], r["b"]): r for r in map(json.loads, data.decode().splitlines())}
-
-
-def test_tokens_are_scikit_learns():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    analyzer = TfidfVectorizer(strip_accents="unicode", token_pattern=r"(?u)\b[^\W\d_]{2,}\b").build_analyzer()
-    odd = Document("x", "Ærøskøbing ŞİŞLİ İstanbul ﬁnance Straße naïve café ÉCOLE l'été x² ½")
-    # accents stripped run by run (dedup.index_stories._stripped): combining marks after ASCII letters, out of
-    # canonical order, at the start; compatibility forms that split or join words; other scripts
-    runs = Document("y", "cafe\u0301 a\u0316\u0301b e\u0301\u0316\u0301x \u0301start ™ ℡ᴬ ﬀ ǅungla x²y ½a "
-                         "ΟΔΥΣΣΕΥΣ ὈΔΥΣΣΕΎΣ 한국어 Ｆｕｌｌ ｗｉｄｔｈ Ⅻ ㎏ ﬆar Å\u030a")
-    for d in example_docs() + [odd, runs]:
-        assert tokens(d.text) == analyzer(d.text)
 
 
 def test_examples_placed_as_they_arrive_equal_batch_stories(tmp_path, target):
