@@ -439,7 +439,11 @@ def test_a_query_that_fails_midway_leaves_no_count_behind(tmp_path, monkeypatch)
         assert ix.query_stories(queries) == before
 
 
-def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, monkeypatch):
+@pytest.mark.parametrize("limit, small", [("SNAPSHOT_ARTICLES", 3), ("SNAPSHOT_ANCHORS", 200),
+                                          ("SNAPSHOT_WORDS", 2000)])
+def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, monkeypatch, limit, small):
+    """Past any of its limits (articles kept, anchors or words numbered) a snapshot is made anew; the stories
+    are those placed with one snapshot throughout."""
     docs = example_docs()[:40]
     made, files = [], []
 
@@ -449,15 +453,15 @@ def test_a_snapshot_past_its_size_starts_again_with_the_same_stories(tmp_path, m
             made.append(self)
 
     monkeypatch.setattr(index_stories, "_Snapshot", Counted)
-    for cap in (index_stories.SNAPSHOT_ARTICLES, 3):
-        monkeypatch.setattr(index_stories, "SNAPSHOT_ARTICLES", cap)
+    for cap in (getattr(index_stories, limit), small):
+        monkeypatch.setattr(index_stories, limit, cap)
         made.clear()
         with Index.open(tmp_path / f"{cap}.dedup") as ix:
             for d in docs:
                 ix.assign(d)
             ix.export(tmp_path / str(cap))
         files.append([(tmp_path / str(cap) / n).read_bytes() for n in ("links.jsonl", "stories.jsonl")])
-        assert (len(made) == 1) == (cap > len(docs))
+        assert (len(made) == 1) == (cap != small), len(made)
     assert files[0] == files[1]
 
 
