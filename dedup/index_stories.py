@@ -131,6 +131,7 @@ class _Snapshot:
     anchor_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its anchors' numbers
     term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its words' numbers
     postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
+    members: dict[str, list[int]] = field(default_factory=dict)  # story -> every member's key, as read
 
     def __post_init__(self) -> None:
         self.anchors = Numbered(self.load_adf)
@@ -156,6 +157,9 @@ class _Snapshot:
                 if (holders := self.postings.get(h)) is not None:
                     holders.insert(0, i.key)
                     del holders[max_bucket:]
+        for i in items:  # a story not read yet (a new one among them) is read when needed
+            if (keys := self.members.get(i.story)) is not None:
+                keys.append(i.key)
         self.items.update((i.key, i) for i in items)
 
 
@@ -232,11 +236,20 @@ class StoryIndex:
         kept.update(got)
         return {h: kept[h] for h in hashes}
 
-    def _members(self, stories: set[str], snap: _Snapshot) -> list[Item]:
-        """Every member of ``stories``; those in ``snap`` are not read and parsed again."""
+    def _members(self, keys: list[int], snap: _Snapshot) -> list[Item]:
+        """Every member of the stories of the stored articles ``keys``; the stories and articles in ``snap``
+        are not read and parsed again."""
         db = self.db
-        keys = [k for (k,) in db.rows(f"SELECT doc FROM story_docs WHERE {db.any('story', 'text')}",
-                                      (db.arg(sorted(stories)),))] if stories else []
+        stories = {snap.items[k].story for k in keys if k in snap.items}
+        if unknown := [k for k in keys if k not in snap.items]:
+            stories.update(r[0] for r in db.rows(f"SELECT story FROM story_docs WHERE {db.any('doc')}",
+                                                  (db.arg(unknown),)))
+        if missing := sorted(s for s in stories if s not in snap.members):
+            snap.members.update((s, []) for s in missing)
+            for story, key in db.rows(f"SELECT story, doc FROM story_docs WHERE {db.any('story', 'text')}",
+                                      (db.arg(missing),)):
+                snap.members[story].append(key)
+        keys = [k for s in sorted(stories) for k in snap.members[s]]
         snap.items.update((i.key, i) for i in self._items("s.doc", [k for k in keys if k not in snap.items]))
         return [snap.items[k] for k in keys]
 
@@ -308,8 +321,7 @@ class StoryIndex:
         cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
-        stories = {r[0] for r in db.rows(f"SELECT story FROM story_docs WHERE {db.any('doc')}", (db.arg(stored),))}
-        known = {i.key: i for i in self._members(stories, snap)}  # every member of every story in play
+        known = {i.key: i for i in self._members(stored, snap)}  # every member of every story in play
         members: dict[str, list[int]] = {}
         for i in sorted(known.values(), key=lambda i: i.key):
             members.setdefault(i.story, []).append(i.key)
