@@ -78,8 +78,8 @@ __all__ = ["CANDIDATES", "STORED_FIELDS", "StoryGuess", "StoryIndex", "story_par
 STORED_FIELDS = ("threshold", "min_score", "min_shared", "word_weight", "word_link", "cross_offset", "window_days",
                  "far_penalty", "season_days", "season_penalty", "max_df", "max_bucket", "copy_threshold")
 SNAPSHOT_ARTICLES = 20_000  # stored articles a snapshot keeps (~5 KB each read back: ~100 MB), then a new one
-SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~100 bytes each), then a new one
-SNAPSHOT_WORDS = 1_000_000  # words a snapshot numbers, all languages (~100 bytes each), then a new one
+SNAPSHOT_ANCHORS = 1_000_000  # anchors a snapshot numbers (~90 bytes each), then a new one
+SNAPSHOT_WORDS = 1_000_000  # words a snapshot numbers, all languages (~90 bytes each), then a new one
 SNAPSHOT_POSTINGS = 50_000  # anchors whose postings a snapshot keeps (at most max_bucket keys each), then none
 CANDIDATES = 50  # scored per new article: those sharing the most anchors (200 gave the same stories on news_cluster)
 

@@ -34,7 +34,7 @@ class Numbered:
 
     Keys are found in a compiled hash table (:func:`~dedup.stories_kernels.number_keys`). ``mark`` (0 at rest)
     and ``scratch`` (NaN at rest) are work arrays by number for one placement at a time, reset by whoever set
-    them (:meth:`Scorer.release`). About 70 bytes a key.
+    them (:meth:`Scorer.release`). About 90 bytes a key (tracemalloc, 200,000 to 600,000 keys).
     """
 
     def __init__(self, stored: Callable[[list[int]], dict[int, int]]) -> None:
