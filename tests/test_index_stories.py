@@ -320,7 +320,7 @@ def _placed(tmp_path, name: str, docs, queries) -> tuple:
             ix.add(docs[part::3], batch_size=7)
         ix.export(tmp_path / name)
         guesses = [[(g.story, g.score, g.size) for g in ix.query_stories(queries)] for _ in range(2)]
-        assert guesses[0] == guesses[1]  # the second from the words read whole (SQLite's snapshot)
+        assert guesses[0] == guesses[1]  # the second from what the first read (SQLite's snapshot)
         rows = sorted(ix.db.rows("SELECT a, b, score, kind, anchor, word FROM story_links"))
         files = [(tmp_path / name / f).read_bytes() for f in ("stories.jsonl", "links.jsonl")]
     return files, rows, guesses
@@ -358,7 +358,7 @@ def test_query_snapshot_follows_writes(tmp_path):
     rest = [d for d in docs if d is not held]
     with Index.open(tmp_path / "ix.dedup") as ix, Index.open(tmp_path / "ix.dedup") as other:
         ix.add([d for d in rest if not d.id.startswith("de-bahnstreik")])
-        before = [ix.query_stories([held])[0] for _ in range(2)]  # the second reads the word frequencies whole
+        before = [ix.query_stories([held])[0] for _ in range(2)]  # the second from what the first read
         other.add([d for d in rest if d.id.startswith("de-bahnstreik")])  # another connection commits
         after = [ix.query_stories([held])[0] for _ in range(2)]
     with Index.open(tmp_path / "fresh.dedup") as fresh:
@@ -373,7 +373,7 @@ def test_the_snapshot_follows_own_writes_and_forgets_a_rolled_back_one(tmp_path,
     docs = example_docs()
     first, second = docs[:30], docs[30:]
     with Index.open(tmp_path / "tried.dedup") as ix:
-        ix.add(first, batch_size=10)  # from the second batch on, the words are kept whole and followed
+        ix.add(first, batch_size=10)  # what each batch read is kept and followed
         insert = ix.db.insert
 
         def failing(table, columns, rows):
