@@ -317,7 +317,8 @@ class StoryIndex:
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
         hashes = np.unique(np.concatenate([i.hashes for i in items]))
         # stored frequencies (0: not stored), before placing any
-        adf = dict(zip(hashes.tolist(), snap.anchors.df[snap.anchors.positions(hashes)].tolist()))
+        at = snap.anchors.positions(hashes)  # first: numbering may grow the arrays
+        adf = dict(zip(hashes.tolist(), snap.anchors.df[at].tolist()))
         cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})

@@ -22,6 +22,7 @@ from .stories_kernels import number_keys, unweighted, word_cosines
 __all__ = ["MAX_DF_WORDS", "Counts", "Numbered", "Scored", "Scorer", "numbered_positions", "pair_score"]
 
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
+START = 512  # keys a Numbered holds before its arrays first grow (a power of two)
 
 
 class Numbered:
@@ -40,10 +41,10 @@ class Numbered:
     def __init__(self, stored: Callable[[list[int]], dict[int, int]]) -> None:
         self.stored = stored  # the stored frequencies of keys (absent: not stored)
         self.count = 0
-        self.slot_key, self.slot_num = np.zeros(1024, np.int64), np.zeros(1024, np.int64)
-        self.key = np.zeros(512, np.int64)  # by number
-        self.df = np.zeros(512, np.int64)  # by number (only the first ``count`` are in use)
-        self.mark, self.scratch = np.zeros(512), np.full(512, np.nan)
+        self.slot_key, self.slot_num = np.zeros(2 * START, np.int64), np.zeros(2 * START, np.int64)
+        self.key = np.zeros(START, np.int64)  # by number
+        self.df = np.zeros(START, np.int64)  # by number (only the first ``count`` are in use)
+        self.mark, self.scratch = np.zeros(START), np.full(START, np.nan)
 
     def __len__(self) -> int:
         return self.count

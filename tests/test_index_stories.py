@@ -23,7 +23,7 @@ import dedup  # noqa: E402
 from dedup import Document  # noqa: E402
 from dedup.evaluate import evaluate, read_labels  # noqa: E402
 from dedup.index import Index  # noqa: E402
-from dedup import index_stories  # noqa: E402
+from dedup import index_stories, index_story_scores  # noqa: E402
 from dedup.index_story_scores import MAX_DF_WORDS, Scored, Scorer, pair_score  # noqa: E402
 from dedup.stories import StoryParams, find_stories, write_stories  # noqa: E402
 from test_index_postgres import postgres_url  # noqa: E402
@@ -349,6 +349,17 @@ def test_vectorised_scores_equal_the_pair_by_pair_scores(tmp_path, monkeypatch):
     assert len(compared) > 200 and positive > 40, (len(compared), positive)
     monkeypatch.setattr(index_stories, "Scorer", ReferenceScorer)
     assert got == _placed(tmp_path, "reference", order, queries)
+
+
+def test_numbered_tables_growing_at_every_key_place_the_same_stories(tmp_path, monkeypatch):
+    """Anchors and words numbered in tables that start with room for one key (so they grow, and their arrays
+    are replaced, all along) give the stories, links and guesses of the default size."""
+    docs = example_docs()
+    order = random.Random(3).sample(docs, len(docs))
+    queries = docs[:6] + [Document("lone", "Ein ganz anderer Text über Gartenbau in Kleinstadt.")]
+    want = _placed(tmp_path, "default", order, queries)
+    monkeypatch.setattr(index_story_scores, "START", 1)
+    assert _placed(tmp_path, "tiny", order, queries) == want
 
 
 def test_query_snapshot_follows_writes(tmp_path):
