@@ -315,10 +315,9 @@ class StoryIndex:
         db = self.db
         snap = self._snapshot()
         lang_n = dict(db.rows("SELECT lang, n FROM lang_n"))
-        hashes = np.unique(np.concatenate([i.hashes for i in items]))
-        # stored frequencies (0: not stored), before placing any
-        at = snap.anchors.positions(hashes)  # first: numbering may grow the arrays
-        adf = dict(zip(hashes.tolist(), snap.anchors.df[at].tolist()))
+        anchor_at = numbered_positions(items, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes)
+        adf = {h: df for i in items  # stored frequencies (0: not stored), before placing any
+               for h, df in zip(i.hashes.tolist(), snap.anchors.df[anchor_at[i.key]].tolist())}
         cands = self._candidates(items, copies, lang_n, adf, carry, snap)
         batch_keys = {i.key for i in items}
         stored = sorted({k for c in cands for k in c if k not in batch_keys})
@@ -326,10 +325,10 @@ class StoryIndex:
         members: dict[str, list[int]] = {}
         for i in sorted(known.values(), key=lambda i: i.key):
             members.setdefault(i.story, []).append(i.key)
-        everything = list(items) + list(known.values())
-        counts = Counts(lang_n, snap.anchors, snap.words,
-                        numbered_positions(everything, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes),
-                        numbered_positions(everything, snap.term_at, snap.language, lambda i: i.terms))
+        others = list(known.values())
+        anchor_at.update(numbered_positions(others, snap.anchor_at, lambda i: snap.anchors, lambda i: i.hashes))
+        counts = Counts(lang_n, snap.anchors, snap.words, anchor_at,
+                        numbered_positions(list(items) + others, snap.term_at, snap.language, lambda i: i.terms))
         try:
             return self._place_each(items, cands, copies, carry, counts, known, members)
         except BaseException:

@@ -54,7 +54,8 @@ class Numbered:
         self._reserve(len(keys))
         start = self.count
         out = np.empty(len(keys), np.int64)
-        self.count = number_keys(self.slot_key, self.slot_num, self.key, keys.astype(np.int64), start, out)
+        self.count = number_keys(self.slot_key, self.slot_num, self.key, keys.astype(np.int64, copy=False), start,
+                                 out)
         if self.count > start:
             new = self.key[start:self.count].tolist()
             got = self.stored(sorted(new))
@@ -78,7 +79,7 @@ class Numbered:
 
 
 def numbered_positions(items: Sequence[Item], kept: dict[int, np.ndarray], table: Callable[[Item], Numbered],
-               keys: Callable[[Item], np.ndarray]) -> dict[int, np.ndarray]:
+                       keys: Callable[[Item], np.ndarray]) -> dict[int, np.ndarray]:
     """Per item key, the numbers of its ``keys`` in its ``table``, numbering those not numbered yet (one call,
     and one read of the stored frequencies, per table for all the items); kept in ``kept`` for stored articles
     (queried ones have keys < 0)."""
@@ -88,8 +89,9 @@ def numbered_positions(items: Sequence[Item], kept: dict[int, np.ndarray], table
         if i.key not in out:
             todo.setdefault(id(table(i)), []).append(i)
     for group in todo.values():
-        found = table(group[0]).positions(np.concatenate([keys(i) for i in group]))
-        for i, pos in zip(group, np.split(found, np.cumsum([len(keys(i)) for i in group])[:-1])):
+        arrays = [keys(i) for i in group]
+        found = table(group[0]).positions(np.concatenate(arrays))
+        for i, pos in zip(group, np.split(found, np.cumsum([len(a) for a in arrays])[:-1])):
             out[i.key] = pos
             if i.key >= 0:
                 kept[i.key] = pos
