@@ -1,4 +1,5 @@
-"""Compiled loops of :mod:`dedup.stories`: candidate pairs from anchor postings, and pair scores.
+"""Compiled loops of :mod:`dedup.stories`: candidate pairs from anchor postings, and pair scores; and of the
+index's stories: an article's word counts, and keys numbered in a hash table.
 
 Both work on CSR arrays (``indptr``, ``indices``) and emit or read flat arrays, so a
 corpus of 100,000 articles costs no Python object per pair. Everything is
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import next_match
+from ._kernels import _put_utf8, next_match
 
 
 @njit(cache=True)
@@ -228,3 +229,100 @@ def number_keys(slot_key, slot_num, by_number, keys, count, out):
                 break
             s = (s + 1) & mask
     return count
+
+
+X1, X2, X3, X4, X5 = (np.uint64(v) for v in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1))
+M32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(inline="always")
+def _rotl32(x, r):
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & M32
+
+
+@njit(inline="always")
+def _read32(buf, p):
+    return (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8)) | (np.uint64(buf[p + 2]) << np.uint64(16))
+            | (np.uint64(buf[p + 3]) << np.uint64(24)))
+
+
+@njit(inline="always")
+def _round32(acc, lane):
+    return (_rotl32((acc + lane * X2) & M32, 13) * X1) & M32
+
+
+@njit(inline="always")
+def xxh32(buf, length):
+    """XXH32 with seed 0 of ``buf[:length]`` (equals ``xxhash.xxh32_intdigest``); 32-bit arithmetic in uint64
+    lanes, masked after each step."""
+    p = 0
+    if length >= 16:
+        v1, v2, v3, v4 = (X1 + X2) & M32, X2, np.uint64(0), (np.uint64(1 << 32) - X1) & M32
+        while p + 16 <= length:
+            v1 = _round32(v1, _read32(buf, p))
+            v2 = _round32(v2, _read32(buf, p + 4))
+            v3 = _round32(v3, _read32(buf, p + 8))
+            v4 = _round32(v4, _read32(buf, p + 12))
+            p += 16
+        h = (_rotl32(v1, 1) + _rotl32(v2, 7) + _rotl32(v3, 12) + _rotl32(v4, 18)) & M32
+    else:
+        h = X5
+    h = (h + np.uint64(length)) & M32
+    while p + 4 <= length:
+        h = (_rotl32((h + _read32(buf, p) * X3) & M32, 17) * X4) & M32
+        p += 4
+    while p < length:
+        h = (_rotl32((h + np.uint64(buf[p]) * X5) & M32, 11) * X1) & M32
+        p += 1
+    h ^= h >> np.uint64(15)
+    h = (h * X2) & M32
+    h ^= h >> np.uint64(13)
+    h = (h * X3) & M32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+@njit(cache=True)
+def word_counts(units, classes):
+    """The distinct word hashes of a text (its code points ``units``), sorted, and how often each occurs.
+
+    A word is a maximal run of word characters (``classes`` 1 or 2 by code point: ``str.isalnum()`` or ``_``)
+    that are all letters (class 1: not a decimal digit nor ``_``) and at least two long: the matches of the
+    regular expression ``\\b[^\\W\\d_]{2,}\\b``, as a run with a digit inside holds no word boundary to stop at.
+    Its hash is the XXH32 of its UTF-8 bytes. Counts stop at 65,535; words whose hashes collide count as one.
+    """
+    n = len(units)
+    hashes = np.empty(n // 3 + 1, np.uint32)  # a word takes two characters and a separator, bar the last
+    tok = np.empty(16, np.uint8)
+    m = 0
+    i = 0
+    while i < n:
+        if classes[units[i]] == 0:
+            i += 1
+            continue
+        j = i
+        letters = True
+        while j < n and classes[units[j]] != 0:
+            letters = letters and classes[units[j]] == 1
+            j += 1
+        if letters and j - i >= 2:
+            if 4 * (j - i) > len(tok):
+                tok = np.empty(8 * (j - i), np.uint8)
+            size = 0
+            for q in range(i, j):
+                size = _put_utf8(tok, size, np.int64(units[q]))
+            hashes[m] = xxh32(tok, size)
+            m += 1
+        i = j
+    hashes = np.sort(hashes[:m])
+    terms = np.empty(m, np.uint32)
+    counts = np.empty(m, np.uint16)
+    k = -1
+    for e in range(m):
+        if k < 0 or hashes[e] != terms[k]:
+            k += 1
+            terms[k] = hashes[e]
+            counts[k] = 1
+        elif counts[k] < 65535:
+            counts[k] += 1
+    return terms[:k + 1], counts[:k + 1]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dedup
 from dedup import Document
-from dedup.index_story_items import Item, anchor_hash, prepare, terms_blob, tokens
+from dedup.index_story_items import _TOKEN, Item, anchor_hash, prepare, terms_blob, tokens
 from dedup.index_story_items import _terms_from_blob as terms_from_blob
+from dedup.index_story_items import _word_classes as word_classes
+from dedup.index_story_items import _words as words
+from dedup.stories_kernels import word_counts, xxh32
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,3 +57,46 @@ def test_word_counts_round_trip_through_their_stored_form(counts):
     item = Item(1, "x", "en", 0.0, {}, terms, np.array([counts[t] for t in sorted(counts)], np.uint16))
     got_terms, got_counts = terms_from_blob(terms_blob(item))
     assert got_terms.tolist() == item.terms.tolist() and got_counts.tolist() == item.counts.tolist()
+
+
+def counted(found: list[str]) -> tuple[list[int], list[int]]:
+    """The reference of the compiled word counts: each token's XXH32, counted, capped at 65,535."""
+    by_hash = Counter(xxhash.xxh32_intdigest(t.encode("utf-8", "surrogatepass")) for t in found)
+    return sorted(by_hash), [min(by_hash[h], 65535) for h in sorted(by_hash)]
+
+
+def compiled(text: str) -> tuple[list[int], list[int]]:
+    terms, counts = word_counts(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4"), word_classes())
+    return terms.tolist(), counts.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_compiled_xxh32_is_xxhashs(data):
+    assert xxh32(np.frombuffer(data + b"\0" * 4, np.uint8), len(data)) == xxhash.xxh32_intdigest(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.characters(codec=None), max_size=200)
+       | st.lists(st.sampled_from(["ab", "Éa", "x2", "_", "ǅ", "²", "٣", "\ud800", " ", "\n", "Straße", "ı"]))
+       .map("".join))
+def test_word_counts_are_those_of_the_tokens(text):
+    """The compiled loop finds, hashes and counts the regular expression's tokens, headline twice."""
+    assert compiled(text) == counted(_TOKEN.findall(text))
+    head = text.split("\n", 1)[0]
+    terms, counts = words(text)
+    assert (terms.tolist(), counts.tolist()) == counted(tokens(f"{head}\n{text}"))
+
+
+def test_word_classes_agree_with_the_regular_expression_at_every_code_point():
+    """Each code point between letters, doubled and beside a digit: the same tokens as ``re`` finds."""
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    for shape in ("ab{}cd ", "{}{} ", "{}1 ", "x{} "):
+        for start in range(0, len(points), 30_000):  # counts below the cap
+            text = "".join(shape.format(c, c) for c in points[start:start + 30_000])
+            assert compiled(text) == counted(_TOKEN.findall(text)), (shape, start)
+
+
+def test_word_counts_stop_at_the_stored_maximum():
+    terms, counts = words("ab " * 70_000 + "\ncd")  # the headline counts twice
+    assert sorted(counts.tolist()) == [1, 65535] and len(terms) == 2
