@@ -7,6 +7,8 @@
     python benchmarks/index_bench.py --stories --n 5000       # with story placement (the index's default)
     python benchmarks/index_bench.py --stories --n 5000 --workers 2   # story data prepared by 2 processes
     python benchmarks/index_bench.py --agreement              # stories placed on arrival vs `dedup stories`
+    python benchmarks/index_bench.py --stories --n 1000000 --dir D --no-assign   # keep a large index, then
+    python benchmarks/index_bench.py --stories --dir D --reuse                   # query it from a new process
 
 * **backend**: ``sqlite`` (a file in ``--dir`` or a temporary folder) or ``postgres``: the
   server at ``--url``, else a throwaway one on 127.0.0.1 started as the tests start it
@@ -29,6 +31,10 @@
 * **assign**: latency of ``Index.assign(article)`` for the same held-out copies, after everything
   else (it adds them): one article added and committed (durably) at a time, its cluster and story
   read back, as ``dedup index assign`` does for each line.
+* **reuse**: a run with ``--dir`` keeps the index there and writes its held-out copies to ``held.jsonl``
+  beside it (``--no-assign``: without adding them by ``assign`` at the end); ``--reuse`` opens that index
+  in a new process and measures the queries (and ``assign``) again, adding nothing else: an index of
+  1,000,000 articles with stories takes about an hour to build.
 * **full**: 1,000,000 articles cannot be generated and added here in reasonable time, so
   ``--full`` adds ``--n`` real articles and then ``--synthetic`` random signatures through
   ``Index.load_signatures``, the documented bulk path (signature + band keys, no exact set, no
@@ -119,6 +125,8 @@ def target_for(args) -> tuple[str, Path | None]:
             raise SystemExit(f"error: {e.msg}")
     folder = Path(args.dir or tempfile.mkdtemp(prefix="index_bench_"))
     path = folder / "bench.dedup"
+    if args.reuse:
+        return str(path), None
     for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         p.unlink(missing_ok=True)
     return str(path), None if args.dir else path
@@ -215,6 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dir", help="where to put the SQLite index (default: a temporary folder)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--reuse", action="store_true", help="query the index an earlier run kept in --dir; no add")
+    ap.add_argument("--no-assign", action="store_true", help="skip the assign latencies (they add the queries)")
     ap.add_argument("--agreement", action="store_true", help="only compare stories placed on arrival with the batch")
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="for --agreement")
     args = ap.parse_args(argv)
@@ -227,7 +237,19 @@ def main(argv=None) -> int:
     synthetic = args.synthetic if args.synthetic is not None else (1_000_000 - args.n if args.full else 0)
 
     t = time.perf_counter()
-    indexed, held = split(args.n, args.queries, args.seed, args.words)
+    if args.reuse:
+        if not args.dir or not (Path(args.dir) / "held.jsonl").exists():
+            raise SystemExit("error: --reuse needs --dir holding an earlier run's index and held.jsonl")
+        indexed = []
+        held = documents(json.loads(line) for line in (Path(args.dir) / "held.jsonl").open(encoding="utf-8"))
+    else:
+        indexed, held = split(args.n, args.queries, args.seed, args.words)
+        if args.dir:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+            with (Path(args.dir) / "held.jsonl").open("w", encoding="utf-8") as f:
+                for d in held:
+                    f.write(json.dumps({"id": d.id, "text": d.text, "source": d.source, "published": d.published})
+                            + "\n")
     # the generated corpus is the benchmark's, not the index's: out of the garbage collector's way, or its
     # full collections walk every Document held (a 112-163 ms pause among the queries at 100,000)
     gc.freeze()
@@ -248,7 +270,9 @@ def main(argv=None) -> int:
         add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
         out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / add_s),
                       "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches}
-        if args.stories:  # seconds: anchors within prepare, place within add; store = add - place (SQL writes)
+        if args.reuse:  # nothing added: the figures of what is there
+            out["add"], indexed = None, [None] * ix.stats()["documents"]
+        elif args.stories:  # seconds: anchors within prepare, place within add; store = add - place (SQL writes)
             parts = {"anchors": spent["anchors"], "words_and_language": spent["prepare"] - spent["anchors"],
                      "place_compute": spent["place"] - spent["place_sql"], "place_sql_reads": spent["place_sql"],
                      "store_sql_writes": spent["add"] - spent["place"]}
@@ -298,10 +322,10 @@ def main(argv=None) -> int:
               f"(by table with indexes: {per}), exact sets {out['bytes']['per_real_article_sets']} and "
               f"stories {out['bytes']['per_real_article_stories']} per real article, "
               f"total {out['bytes']['per_article_total']}", file=sys.stderr)
-        # last, as it adds: what an aggregator's `dedup index assign` does with each arriving article
-        out["assign"], _ = latencies(lambda docs: [ix.assign(docs[0])], held)
-        print(f"assign: {len(held)} single-article adds (one durable commit each): p50 {out['assign']['p50_ms']} "
-              f"ms, p99 {out['assign']['p99_ms']} ms", file=sys.stderr)
+        if not args.no_assign:  # last, as it adds: what `dedup index assign` does with each arriving article
+            out["assign"], _ = latencies(lambda docs: [ix.assign(docs[0])], held)
+            print(f"assign: {len(held)} single-article adds (one durable commit each): p50 {out['assign']['p50_ms']} "
+                  f"ms, p99 {out['assign']['p99_ms']} ms", file=sys.stderr)
     print(json.dumps(out, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
