@@ -195,8 +195,10 @@ class Scorer:
         new = list({o.key: o for o in others if o.key not in self.scored}.values())
         if new:
             shared, total = self._shared(new)
-            self.scored.update(zip((o.key for o in new), self._combine(new, shared, total, self._anchor_weights(new),
-                                                                       self._words(new))))
+            weights = self._anchor_weights(new)
+            words = self._words(new)
+            for o, s, t, wt, wd in zip(new, shared.tolist(), total.tolist(), weights.tolist(), words):
+                self.scored[o.key] = self._combine(o, int(s), t, wt, wd)
         return [self.scored[o.key] for o in others]
 
     # anchors --------------------------------------------------------------------------------------------------
@@ -261,39 +263,15 @@ class Scorer:
 
     # the score ------------------------------------------------------------------------------------------------
 
-    def _combine(self, others: Sequence[Item], shared: np.ndarray, total: np.ndarray, weight: np.ndarray,
-                 words: list[float | None]) -> list[Scored]:
-        """The batch's score of each pair (item, other) from its parts: :func:`pair_score` on arrays (the same
-        float operations in the same order, so the same values; ~2 us a pair in Python, ~50 pairs a placement)."""
+    def _combine(self, b: Item, shared: int, total: float, weight: float, w: float | None) -> Scored:
+        """The batch's score of the pair (item, b) from its parts."""
         a, p = self.item, self.p
-        copy = np.array([(min(a.key, o.key), max(a.key, o.key)) in self.copies for o in others], bool)
-        same = np.array([o.lang == a.lang for o in others], bool)
-        has_w = np.array([w is not None for w in words], bool)
-        w = np.array([0.0 if x is None else x for x in words], float)
-        ts = np.array([o.ts for o in others], float)
-        few = shared < p.min_shared
-        alone = ~copy & (~same | (p.word_weight == 0)) & few  # no word similarity to make up for few anchors
-        low = np.minimum(self.weight, weight)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # where low <= 0, not used
-            anchor = np.where((shared == 0) | (low <= 0), 0.0, np.minimum(1.0, total / low))
-            s = np.where(has_w, (1 - p.word_weight) * anchor + p.word_weight * w,
-                         np.where(~same | (p.word_weight == 0),
-                                  np.maximum(0.0, (anchor - p.cross_offset) / (1 - p.cross_offset)), anchor))
-        dated = np.isfinite(ts) & math.isfinite(a.ts)
-        gap = np.abs(np.where(dated, ts, 0.0) - (a.ts if math.isfinite(a.ts) else 0.0))
-        far = dated & (gap > p.window_days * 86400)
-        s = np.where(far, s * p.far_penalty, s)
-        s = np.where(far & (gap > p.season_days * 86400), s * p.season_penalty, s)
-        s = np.where((few & (~has_w | (w < p.word_link))) | (s < p.min_score), 0.0, s)
-        out = []
-        for c, al, sc, an, wd in zip(copy.tolist(), alone.tolist(), s.tolist(), anchor.tolist(), words):
-            if c:
-                out.append(Scored(1.0, an, wd, True))
-            elif al:
-                out.append(Scored(0.0, 0.0, None, False))
-            else:
-                out.append(Scored(round(min(sc, 1.0), 6), an, wd, False))
-        return out
+        copy = (min(a.key, b.key), max(a.key, b.key)) in self.copies
+        if not copy and (a.lang != b.lang or p.word_weight == 0) and shared < p.min_shared:
+            return Scored(0.0, 0.0, None, False)  # no word similarity to make up for too few shared anchors
+        low = min(self.weight, weight)
+        anchor = 0.0 if shared == 0 else (min(1.0, total / low) if low > 0 else 0.0)
+        return pair_score(p, a, b, copy, shared, anchor, w)
 
 
 def pair_score(p: StoryParams, a: Item, b: Item, copy: bool, shared: int, anchor: float, w: float | None) -> Scored:

@@ -1,21 +1,15 @@
-"""Document frequencies by number (dedup/index_story_scores.py, Numbered: a compiled hash table), and pair
-scores combined on arrays against :func:`pair_score` pair by pair.
+"""Document frequencies by number (dedup/index_story_scores.py, Numbered: a compiled hash table).
 
 The pair scores themselves are checked end to end against the per-pair oracle in tests/test_index_stories.py.
 """
 
 from __future__ import annotations
 
-import math
-from types import SimpleNamespace
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.index_story_items import Item
-from dedup.index_story_scores import Numbered, Scored, Scorer, pair_score
-from dedup.stories import StoryParams
+from dedup.index_story_scores import Numbered
 
 KEYS = st.integers(-2**63, 2**63 - 1)
 
@@ -52,34 +46,3 @@ def test_word_hashes_and_anchor_hashes_share_the_table():
     words = np.array([2**32 - 1, 0, 5, 2**32 - 1], np.uint32)
     assert table.positions(words).tolist() == [0, 1, 2, 0]
     assert table.positions(np.array([5, 2**32 - 1, -1], np.int64)).tolist() == [2, 0, 3]
-
-
-DAY = 86400.0
-TIMES = st.sampled_from([math.nan, 0.0, 3 * DAY, 6.9 * DAY, 7 * DAY, 7.1 * DAY, 100 * DAY, 180 * DAY, 181 * DAY,
-                         -400 * DAY])
-PAIR = st.tuples(st.sampled_from(["en", "nl"]), TIMES, st.integers(0, 6), st.floats(0, 20), st.floats(0, 20),
-                 st.one_of(st.none(), st.floats(0, 1)), st.booleans())
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["en", "nl"]), TIMES, st.floats(0, 20), st.lists(PAIR, min_size=1, max_size=12),
-       st.sampled_from([0.0, 0.7]))
-def test_scores_combined_on_arrays_equal_pair_score_pair_by_pair(lang, ts, weight, pairs, word_weight):
-    """Copies, too few anchors, word blend or cross-language offset, the date window and season, the floor."""
-    p = StoryParams(word_weight=word_weight)
-    item = Item(0, "a", lang, ts, {})
-    others = [Item(k + 1, f"b{k}", l, t, {}) for k, (l, t, *_) in enumerate(pairs)]
-    copies = {(0, o.key) for o, pair in zip(others, pairs) if pair[6]}
-    shared = np.array([pair[2] for pair in pairs], np.int64)
-    total, weights = np.array([pair[3] for pair in pairs]), np.array([pair[4] for pair in pairs])
-    words = [pair[5] for pair in pairs]
-    got = Scorer._combine(SimpleNamespace(item=item, p=p, copies=copies, weight=weight), others, shared, total,
-                          weights, words)
-    for o, sh, t, wt, w, g in zip(others, shared.tolist(), total.tolist(), weights.tolist(), words, got):
-        copy = (0, o.key) in copies
-        if not copy and (lang != o.lang or word_weight == 0) and sh < p.min_shared:
-            want = Scored(0.0, 0.0, None, False)
-        else:
-            low = min(weight, wt)
-            want = pair_score(p, item, o, copy, sh, 0.0 if sh == 0 else (min(1.0, t / low) if low > 0 else 0.0), w)
-        assert g == want
