@@ -101,6 +101,23 @@ class StoryGuess:
     size: int  # members of that story now
 
 
+# -- storing articles ------------------------------------------------------------------------------------------
+
+def _postings_of(items: Sequence[Item]) -> list[tuple[int, int]]:
+    """The ``apost`` rows of ``items``: (anchor hash, article key), sorted."""
+    hashes = np.concatenate([i.hashes for i in items])
+    keys = np.repeat(np.array([i.key for i in items], np.int64), [len(i.hashes) for i in items])
+    order = np.lexsort((keys, hashes))
+    return list(zip(hashes[order].tolist(), keys[order].tolist()))
+
+
+def _counted(keys: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The distinct ``keys`` (sorted, as Python ints) and how often each occurs: a batch's ~300 words an article
+    counted by ``Counter`` over tuples cost ~0.15 ms an article."""
+    distinct, n = np.unique(keys, return_counts=True)
+    return distinct.tolist(), n.astype(np.int64)
+
+
 # -- placing articles ------------------------------------------------------------------------------------------
 
 @dataclass
@@ -181,10 +198,8 @@ class StoryIndex:
         db = self.db
         db.insert("story_docs", ("doc", "lang", "ts", "story", "anchors", "terms"),
                   [(i.key, i.lang, i.ts, i.story, anchors_json(i.anchors), terms_blob(i)) for i in items])
-        db.insert("apost", ("key", "doc"), sorted((h, i.key) for i in items for h in i.hashes.tolist()))
-        adf = Counter(h for i in items for h in i.hashes.tolist())
-        tdf = Counter((i.lang, t) for i in items for t in i.terms.tolist())
-        self._bump(adf, tdf, Counter(i.lang for i in items))
+        db.insert("apost", ("key", "doc"), _postings_of(items))
+        self._bump(items, 1)
         if self._cache is not None:
             self._cache.wrote(items, self.p.max_bucket)
         links = []
@@ -203,11 +218,20 @@ class StoryIndex:
         """The story each item would join (each alone, nothing stored)."""
         return [p.guess for p in self._place(items, copies, carry=False)] if items else []
 
-    def _bump(self, adf: Counter, tdf: Counter, langs: Counter) -> None:
-        """Add to the stored frequencies (negative counts on removal)."""
-        self.db.increment("anchor_df", ("key",), "df", sorted(adf.items()))
-        self.db.increment("term_df", ("lang", "term"), "df", sorted((l, t, n) for (l, t), n in tdf.items()))
-        self.db.increment("lang_n", ("lang",), "n", sorted(langs.items()))
+    def _bump(self, items: Sequence[Item], sign: int) -> tuple[list[int], dict[str, list[int]]]:
+        """Add the items to the stored frequencies (``sign`` -1: take them away); returns the anchors and the
+        words by language that they hold."""
+        anchors, n = _counted(np.concatenate([i.hashes for i in items]))
+        self.db.increment("anchor_df", ("key",), "df", list(zip(anchors, (sign * n).tolist())))
+        words, rows, langs = {}, [], []
+        for lang in sorted({i.lang for i in items}):
+            same = [i for i in items if i.lang == lang]
+            words[lang], n = _counted(np.concatenate([i.terms for i in same]))
+            rows += zip([lang] * len(n), words[lang], (sign * n).tolist())
+            langs.append((lang, sign * len(same)))
+        self.db.increment("term_df", ("lang", "term"), "df", rows)
+        self.db.increment("lang_n", ("lang",), "n", langs)
+        return anchors, words
 
     def _load_adf(self, hashes: Iterable[int]) -> dict[int, int]:
         """The stored frequencies of these anchors (absent: not stored)."""
@@ -385,19 +409,13 @@ class StoryIndex:
         if not gone:
             return
         self._cache = None
-        anchors = Counter(h for i in gone for h in i.hashes.tolist())
-        terms = Counter((i.lang, t) for i in gone for t in i.terms.tolist())
-        langs = Counter(i.lang for i in gone)
-        self._bump(Counter({k: -c for k, c in anchors.items()}), Counter({k: -c for k, c in terms.items()}),
-                   Counter({k: -c for k, c in langs.items()}))
+        anchors, words = self._bump(gone, -1)
         # frequencies that fell to 0 go (only among those touched: the tables are large)
-        db.rows(f"DELETE FROM anchor_df WHERE df <= 0 AND {db.any('key')}", (db.arg(sorted(anchors)),))
-        for lang in sorted(langs):
-            db.rows(f"DELETE FROM term_df WHERE lang = ? AND df <= 0 AND {db.any('term')}",
-                    (lang, db.arg(sorted(t for l, t in terms if l == lang))))
+        db.rows(f"DELETE FROM anchor_df WHERE df <= 0 AND {db.any('key')}", (db.arg(anchors),))
+        for lang, terms in words.items():
+            db.rows(f"DELETE FROM term_df WHERE lang = ? AND df <= 0 AND {db.any('term')}", (lang, db.arg(terms)))
         db.rows("DELETE FROM lang_n WHERE n <= 0")
-        db.many("DELETE FROM apost WHERE key = ? AND doc = ?", sorted((h, i.key) for i in gone
-                                                                      for h in i.hashes.tolist()))
+        db.many("DELETE FROM apost WHERE key = ? AND doc = ?", _postings_of(gone))
         arg = db.arg([i.key for i in gone])
         db.rows(f"DELETE FROM story_links WHERE {db.any('a')}", (arg,))
         db.rows(f"DELETE FROM story_links WHERE {db.any('b')}", (arg,))
