@@ -23,7 +23,7 @@ from .anchors import anchor_set, detect_language, text_date
 from .anchors import warm_up as anchors_warm_up
 from .document import Document
 from .pipeline import timestamp
-from .shingle import word_table
+from .shingle import letter_classes
 from .stories import is_phrase_key
 from .stories_kernels import word_counts
 from .workers import forked
@@ -122,18 +122,7 @@ def _words(text: str) -> tuple[np.ndarray, np.ndarray]:
     word they took ~0.3 ms an article, a tenth of an add with stories."""
     head = text.split("\n", 1)[0]
     units = np.frombuffer(_folded(f"{head}\n{text}").encode("utf-32-le", "surrogatepass"), "<u4")
-    return word_counts(units, _word_classes())
-
-
-@lru_cache(maxsize=1)
-def _word_classes() -> np.ndarray:
-    """By code point: 0 not a word character, 1 a letter of :func:`tokens` (``str.isalnum()`` but not a
-    decimal digit: the class ``[^\\W\\d_]``), 2 another word character (a decimal digit, ``_``)."""
-    classes = word_table().astype(np.uint8)
-    alnum = np.flatnonzero(classes)
-    classes[alnum[np.fromiter((chr(c).isdecimal() for c in alnum.tolist()), bool, len(alnum))]] = 2
-    classes[ord("_")] = 2
-    return classes
+    return word_counts(units, letter_classes())
 
 
 def warm_up() -> None:

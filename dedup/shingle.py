@@ -59,6 +59,17 @@ def word_table() -> np.ndarray:
     return np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=np.bool_, count=0x110000)
 
 
+@lru_cache(maxsize=1)
+def letter_classes() -> np.ndarray:
+    """By code point: 0 not a word character, 1 a letter (``str.isalnum()`` but not a decimal digit: the
+    regular expression class ``[^\\W\\d_]``), 2 another word character (a decimal digit, ``_``)."""
+    classes = word_table().astype(np.uint8)
+    alnum = np.flatnonzero(classes)
+    classes[alnum[np.fromiter((chr(c).isdecimal() for c in alnum.tolist()), bool, len(alnum))]] = 2
+    classes[ord("_")] = 2
+    return classes
+
+
 FOLD_LIMIT = 0x20000  # no code point at or above this changes under case folding
 
 

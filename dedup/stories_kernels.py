@@ -326,3 +326,43 @@ def word_counts(units, classes):
         elif counts[k] < 65535:
             counts[k] += 1
     return terms[:k + 1], counts[:k + 1]
+
+
+@njit(cache=True)
+def stopword_hits(units, classes, keys, masks, longest, languages):
+    """Per language, how many letter runs of a text (code points ``units``; runs of ``classes`` 1, the matches
+    of ``[^\\W\\d_]+``) are among its stop words, for the runs of at most 8 ASCII letters: lower-cased, their
+    bytes packed little-endian into a uint64 are looked up in ``keys`` (sorted; ``masks``: the languages of
+    each, one bit a language). The other runs that could be stop words (a non-ASCII letter, or longer, up to
+    ``longest``) come back as (start, end) pairs, flat, to be looked up as strings."""
+    hits = np.zeros(languages, np.int64)
+    other = np.empty(len(units) + 2, np.int64)
+    m = 0
+    n = len(units)
+    i = 0
+    while i < n:
+        if classes[units[i]] != 1:
+            i += 1
+            continue
+        j = i
+        ascii = True
+        key = np.uint64(0)
+        while j < n and classes[units[j]] == 1:
+            c = np.uint64(units[j])
+            if c >= 128:
+                ascii = False
+            elif j - i < 8:
+                key |= (c + np.uint64(32) if 65 <= c <= 90 else c) << np.uint64(8 * (j - i))
+            j += 1
+        if not ascii or 8 < j - i <= longest:
+            other[m] = i
+            other[m + 1] = j
+            m += 2
+        elif j - i <= 8:
+            k = np.searchsorted(keys, key)
+            if k < len(keys) and keys[k] == key:
+                for lang in range(languages):
+                    if (masks[k] >> lang) & 1:
+                        hits[lang] += 1
+        i = j
+    return hits, other[:m]

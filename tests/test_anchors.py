@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.anchors import anchor_key, anchor_set, detect_language, fold, parse_number
+from dedup.anchors import DETECT_LANGS, _stopword_langs, _stopwords, anchor_key, anchor_set, detect_language, fold
+from dedup.anchors import parse_number
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def keys(text: str, lang: str | None = None) -> set[str]:
@@ -193,3 +201,59 @@ def test_dates_with_the_text_months_at_edges_and_inside_words(text):
     from dedup.anchors import _dates
 
     assert _dates(text, ("March", "maart", "März")) == _dates(text)
+
+
+def detect_language_reference(text: str, default: str = "en") -> str:
+    """The guess as it was made before the compiled loop: every letter run case folded and looked up."""
+    langs = _stopword_langs()
+    hits = [0] * len(DETECT_LANGS)
+    for word in filter(langs.__contains__, map(str.casefold, re.findall(r"[^\W\d_]+", text[:3000]))):
+        for i in langs[word]:
+            hits[i] += 1
+    best, best_hits = default, 0
+    for lang, h in zip(_stopwords(), hits):
+        if h > best_hits:
+            best, best_hits = lang, h
+    return best
+
+
+STOPWORDS = sorted(set().union(*_stopwords().values()))
+WORDS = st.sampled_from(STOPWORDS).flatmap(lambda w: st.sampled_from([w, w.upper(), w.title(), w + "s", w + "2"])) | \
+    st.sampled_from(["_", "x", "\u212aein", "İn", "ǅe", "ÜBER", "straße", "la9", "the_", "Überhaupt", "ａｎｄ"]) | \
+    st.text(max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(WORDS, st.sampled_from([" ", ", ", "\n", "-", "'", "1", ""])), max_size=200))
+def test_detect_language_counts_the_stop_words_the_regular_expression_finds(parts):
+    """ASCII runs in the compiled loop, the others as strings: the guess of every letter run looked up."""
+    text = "".join(w + gap for w, gap in parts)
+    assert detect_language(text) == detect_language_reference(text)
+    assert detect_language(text, default="xx") == detect_language_reference(text, default="xx")
+
+
+def test_detect_language_on_the_example_corpus_and_shared_data():
+    """Real text in nine languages' worth of articles (the shared data when present; a skip says so)."""
+    files = [REPO / "examples" / "corpus.jsonl"] + sorted((REPO.parent / "shared" / "data").glob("*/*.jsonl"))
+    texts = [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+    texts += [p.read_text(encoding="utf-8") for p in (REPO.parent / "shared" / "seeds").glob("*.txt")]
+    assert len(texts) > 61
+    for text in texts:
+        for start in range(0, len(text), 1500):  # and every window of a long text
+            assert detect_language(text[start:]) == detect_language_reference(text[start:])
+
+
+def test_stopword_loop_hands_back_runs_it_cannot_look_up():
+    """Runs with a non-ASCII letter, and ASCII runs longer than 8 up to the longest stop word, come back as
+    (start, end); shorter ASCII runs are counted by their packed bytes, case folded; longer ones are dropped."""
+    import numpy as np
+
+    from dedup.shingle import letter_classes
+    from dedup.stories_kernels import stopword_hits
+
+    key = int.from_bytes(b"the", "little")
+    text = "The über x1thE abcdefghij abcdefghijkl _the"
+    units = np.frombuffer(text.encode("utf-32-le"), "<u4")
+    hits, other = stopword_hits(units, letter_classes(), np.array([key], np.uint64), np.array([0b10]), 10, 2)
+    assert hits.tolist() == [0, 3]  # The, thE (after a digit), the (after _)
+    assert [text[s:e] for s, e in zip(other[0::2], other[1::2])] == ["über", "abcdefghij"]
