@@ -218,9 +218,9 @@ def detect_language_reference(text: str, default: str = "en") -> str:
 
 
 STOPWORDS = sorted(set().union(*_stopwords().values()))
-WORDS = st.sampled_from(STOPWORDS).flatmap(lambda w: st.sampled_from([w, w.upper(), w.title(), w + "s", w + "2"])) | \
-    st.sampled_from(["_", "x", "\u212aein", "İn", "ǅe", "ÜBER", "straße", "la9", "the_", "Überhaupt", "ａｎｄ"]) | \
-    st.text(max_size=12)
+WORDS = (st.sampled_from(STOPWORDS).flatmap(lambda w: st.sampled_from([w, w.upper(), w.title(), w + "s", w + "2"]))
+         | st.sampled_from(["_", "x", "\u212aein", "İn", "ǅe", "ÜBER", "straße", "la9", "the_", "Überhaupt", "ａｎｄ"])
+         | st.text(max_size=12))
 
 
 @settings(max_examples=500, deadline=None)
