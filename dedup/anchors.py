@@ -43,7 +43,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 from wordfreq import get_frequency_dict, top_n_list, zipf_frequency
 
-from .shingle import letter_classes
+from .shingle import code_points, letter_classes
 from .stories_kernels import stopword_hits
 
 # Languages compared to tell a name (similar frequency everywhere, or rare) from a word.
@@ -178,8 +178,7 @@ def detect_language(text: str, default: str = "en") -> str:
     head = text[:3000]
     langs = _stopword_langs()
     keys, masks, longest = _stopword_table()
-    hits, other = stopword_hits(np.frombuffer(head.encode("utf-32-le", "surrogatepass"), "<u4"), letter_classes(),
-                                keys, masks, longest, len(DETECT_LANGS))
+    hits, other = stopword_hits(code_points(head), letter_classes(), keys, masks, longest, len(DETECT_LANGS))
     hits = hits.tolist()
     for word in filter(langs.__contains__, (head[s:e].casefold() for s, e in zip(other[0::2].tolist(),
                                                                               other[1::2].tolist()))):

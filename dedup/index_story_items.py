@@ -23,7 +23,7 @@ from .anchors import anchor_set, detect_language, text_date
 from .anchors import warm_up as anchors_warm_up
 from .document import Document
 from .pipeline import timestamp
-from .shingle import letter_classes
+from .shingle import code_points, letter_classes
 from .stories import is_phrase_key
 from .stories_kernels import word_counts
 from .workers import forked
@@ -121,8 +121,7 @@ def _words(text: str) -> tuple[np.ndarray, np.ndarray]:
     (:func:`dedup.stories_kernels.word_counts`): through ``re`` and ``Counter`` with a cached hash per distinct
     word they took ~0.3 ms an article, a tenth of an add with stories."""
     head = text.split("\n", 1)[0]
-    units = np.frombuffer(_folded(f"{head}\n{text}").encode("utf-32-le", "surrogatepass"), "<u4")
-    return word_counts(units, letter_classes())
+    return word_counts(code_points(_folded(f"{head}\n{text}")), letter_classes())
 
 
 def warm_up() -> None:

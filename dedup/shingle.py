@@ -70,6 +70,12 @@ def letter_classes() -> np.ndarray:
     return classes
 
 
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint32, for the compiled loops that index :func:`letter_classes` (lone
+    surrogates kept, one a code point, so positions are the str's)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4")
+
+
 FOLD_LIMIT = 0x20000  # no code point at or above this changes under case folding
 
 

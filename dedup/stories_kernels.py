@@ -1,5 +1,6 @@
 """Compiled loops of :mod:`dedup.stories`: candidate pairs from anchor postings, and pair scores; and of the
-index's stories: an article's word counts, and keys numbered in a hash table.
+index's stories: an article's word counts, stop words for the language guess, and keys numbered in a hash
+table.
 
 Both work on CSR arrays (``indptr``, ``indices``) and emit or read flat arrays, so a
 corpus of 100,000 articles costs no Python object per pair. Everything is

@@ -248,12 +248,11 @@ def test_stopword_loop_hands_back_runs_it_cannot_look_up():
     (start, end); shorter ASCII runs are counted by their packed bytes, case folded; longer ones are dropped."""
     import numpy as np
 
-    from dedup.shingle import letter_classes
+    from dedup.shingle import code_points, letter_classes
     from dedup.stories_kernels import stopword_hits
 
     key = int.from_bytes(b"the", "little")
     text = "The über x1thE abcdefghij abcdefghijkl _the"
-    units = np.frombuffer(text.encode("utf-32-le"), "<u4")
-    hits, other = stopword_hits(units, letter_classes(), np.array([key], np.uint64), np.array([0b10]), 10, 2)
+    hits, other = stopword_hits(code_points(text), letter_classes(), np.array([key], np.uint64), np.array([0b10]), 10, 2)
     assert hits.tolist() == [0, 3]  # The, thE (after a digit), the (after _)
     assert [text[s:e] for s, e in zip(other[0::2], other[1::2])] == ["über", "abcdefghij"]

@@ -15,7 +15,7 @@ from dedup import Document
 from dedup.index_story_items import _TOKEN, Item, anchor_hash, prepare, terms_blob, tokens
 from dedup.index_story_items import _terms_from_blob as terms_from_blob
 from dedup.index_story_items import _words as words
-from dedup.shingle import letter_classes
+from dedup.shingle import code_points, letter_classes
 from dedup.stories_kernels import word_counts, xxh32
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def counted(found: list[str]) -> tuple[list[int], list[int]]:
 
 
 def compiled(text: str) -> tuple[list[int], list[int]]:
-    terms, counts = word_counts(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4"), letter_classes())
+    terms, counts = word_counts(code_points(text), letter_classes())
     return terms.tolist(), counts.tolist()
 
 
