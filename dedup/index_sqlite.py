@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -131,12 +132,16 @@ class SQLiteBackend:
     def postings(self, keys: Sequence[int], limit: int) -> list[tuple[int, int]]:
         if limit <= 0 or not keys:
             return []
-        # one statement for all keys (a statement per key cost ~3x more: ~10 us each, ~60 keys an article):
-        # per key, the doc ``limit`` places from the top (one short descending range), then the docs from it up
-        return self.con.execute(
-            "SELECT j.value, a.doc FROM json_each(?) AS j JOIN apost AS a ON a.key = j.value AND a.doc >= "
-            "coalesce((SELECT doc FROM apost WHERE key = j.value ORDER BY doc DESC LIMIT 1 OFFSET ?), "
-            "-9223372036854775808)", (self.arg(keys), limit - 1)).fetchall()
+        # one statement for all keys (a statement per key cost ~3x more: ~10 us each, ~60 keys an article); per
+        # key one descending range of at most ``limit`` rows, handed back as one string: a range from the
+        # ``limit``-th doc up (found by OFFSET, then walked again) as rows cost ~1.4x this
+        out = []
+        for key, docs in self.con.execute(
+                "SELECT j.value, (SELECT group_concat(doc) FROM (SELECT doc FROM apost WHERE key = j.value "
+                "ORDER BY doc DESC LIMIT ?)) FROM json_each(?) AS j", (limit, self.arg(keys))):
+            if docs is not None:
+                out += zip(repeat(key), map(int, docs.split(",")))
+        return out
 
     def integrity(self) -> list[str]:
         return [f"integrity_check: {r[0]}" for r in self.con.execute("PRAGMA integrity_check") if r[0] != "ok"]

@@ -23,6 +23,7 @@ __all__ = ["MAX_DF_WORDS", "Counts", "Numbered", "Scored", "Scorer", "numbered_p
 
 MAX_DF_WORDS = 0.5  # words in more than this share of a language's documents are left out (as the batch)
 START = 512  # keys a Numbered holds before its arrays first grow (a power of two)
+WEIGHED_SLACK = 1024  # entries Numbered.weighed may hold beyond twice the keys before it is compacted
 
 
 class Numbered:
@@ -34,8 +35,10 @@ class Numbered:
     whole (a stall as long as the vocabulary at the second query) and copied per placement.
 
     Keys are found in a compiled hash table (:func:`~dedup.stories_kernels.number_keys`). ``mark`` (0 at rest)
-    and ``scratch`` (NaN at rest) are work arrays by number for one placement at a time, reset by whoever set
-    them (:meth:`Scorer.release`). About 90 bytes a key (tracemalloc, 200,000 to 600,000 keys).
+    is a work array by number for one placement at a time, reset by whoever set it (:meth:`Scorer.release`).
+    ``scratch`` holds the words' idf (NaN: not computed) for the document counts ``scratch_for``, and
+    ``weighed`` the positions computed since it was last reset (see :class:`Scorer`). About 90 bytes a key
+    (tracemalloc, 200,000 to 600,000 keys).
     """
 
     def __init__(self, stored: Callable[[list[int]], dict[int, int]]) -> None:
@@ -45,6 +48,9 @@ class Numbered:
         self.key = np.zeros(START, np.int64)  # by number
         self.df = np.zeros(START, np.int64)  # by number (only the first ``count`` are in use)
         self.mark, self.scratch = np.zeros(START), np.full(START, np.nan)
+        self.scratch_for: tuple[int, int] | None = None
+        self.weighed: list[np.ndarray] = []
+        self._weighed_n = 0  # entries in ``weighed``
 
     def __len__(self) -> int:
         return self.count
@@ -61,6 +67,22 @@ class Numbered:
             got = self.stored(sorted(new))
             self.df[start:self.count] = [got.get(k, 0) for k in new]
         return out
+
+    def idf_for(self, counts: tuple[int, int]) -> None:
+        """Keep the idf in ``scratch`` if they were computed for these document counts, else forget them."""
+        if self.scratch_for != counts:
+            for pos in self.weighed:
+                self.scratch[pos] = np.nan
+            self.weighed, self._weighed_n, self.scratch_for = [], 0, counts
+
+    def weighed_at(self, pos: np.ndarray) -> None:
+        """Note that the idf at ``pos`` were computed (a query's own words are listed again at each query: the
+        list is compacted when it outgrows the words numbered)."""
+        self.weighed.append(pos)
+        self._weighed_n += len(pos)
+        if self._weighed_n > 2 * self.count + WEIGHED_SLACK:
+            self.weighed = [np.flatnonzero(~np.isnan(self.scratch[:self.count]))]
+            self._weighed_n = len(self.weighed[0])
 
     def _reserve(self, more: int) -> None:
         """Room for ``more`` new keys: the table at most half full, the arrays by number long enough."""
@@ -164,18 +186,24 @@ class Scorer:
     a third of the scoring. These are the snapshot's work arrays (``mark``, ``scratch``), set for this
     article and reset by :meth:`release`: allocating arrays as long as the numbered words per placement
     would cost what the snapshot holds (milliseconds at a million words), not what the article touches.
+
+    A word's idf depends on the document counts (all, and of its language) and on its frequency, which only the
+    article's own words change while it is placed. So the idf computed are kept while those counts stay
+    (``Numbered.scratch_for``: queries, which take their article's count back, all see the same ones) and only
+    the article's own words are computed again; an add changes the counts, and the next placement starts anew.
     """
 
     def __init__(self, counts: Counts, params: StoryParams, copies: set[tuple[int, int]], item: Item) -> None:
         self.c, self.p, self.copies, self.item = counts, params, copies, item
         self.log_n1 = math.log(counts.n + 1)
         self.weight = float(self._anchor_weights([item])[0])
-        words = counts.words[item.lang]
+        self.words = words = counts.words[item.lang]
         self.has_anchor = counts.anchors.mark  # 1 at the item's anchors
         self.idf = words.scratch  # by word position: its idf once weighed (NaN: not yet)
         self.w = words.mark  # the item's word weights by position (0: not its word)
         self.anchor_pos, self.term_pos = counts.anchor_pos([item]), counts.term_at[item.key]
-        self._weighed: list[np.ndarray] = []
+        words.idf_for((counts.n, counts.lang_n.get(item.lang, 0)))
+        self.idf[self.term_pos] = np.nan  # weighed before with the item not counted
         self.has_anchor[self.anchor_pos] = 1.0
         self._weigh(self.term_pos)
         w = item.tf * self.idf[self.term_pos]  # its TF-IDF vector (0: a word left out)
@@ -184,11 +212,11 @@ class Scorer:
         self.scored: dict[int, Scored] = {}
 
     def release(self) -> None:
-        """Reset the work arrays this article set (they are the snapshot's, for the next placement)."""
+        """Reset the work arrays this article set (they are the snapshot's, for the next placement); its own
+        words' idf counted it."""
         self.has_anchor[self.anchor_pos] = 0.0
         self.w[self.term_pos] = 0.0
-        for pos in self._weighed:
-            self.idf[pos] = np.nan
+        self.idf[self.term_pos] = np.nan
 
     def __call__(self, others: Sequence[Item]) -> list[Scored]:
         """The item's score with each of ``others`` (cached by key: each pair is computed once)."""
@@ -235,7 +263,7 @@ class Scorer:
         TfidfVectorizer(sublinear_tf=True, max_df=0.5), ``tf * idf`` with ``tf = 1 + log(count)``."""
         todo = unweighted(pos, self.idf)  # each word once per placement, with numpy's vectorised log
         self.idf[todo] = self._idf_words(todo)
-        self._weighed.append(todo)
+        self.words.weighed_at(todo)
 
     def _idf_words(self, pos: np.ndarray) -> np.ndarray:
         """scikit-learn's smooth idf, ``log((1 + n) / (1 + df)) + 1``, of the words at ``pos`` in the item's

@@ -362,6 +362,34 @@ def test_numbered_tables_growing_at_every_key_place_the_same_stories(tmp_path, m
     assert _placed(tmp_path, "tiny", order, queries) == want
 
 
+@pytest.mark.parametrize("slack", [None, -10**9])
+def test_word_weights_kept_across_queries_equal_those_of_a_new_connection(tmp_path, monkeypatch, slack):
+    """Queries on one connection keep the words' idf they computed (Numbered.scratch) while the document counts
+    stay: each query's own words count it, so they are weighed again. Every query, in any order and after
+    adds, equals the same query on a new connection (nothing kept); also when the list of what was weighed is
+    compacted at every query (``slack``)."""
+    if slack is not None:
+        monkeypatch.setattr(index_story_scores, "WEIGHED_SLACK", slack)
+    docs = example_docs()
+    queries = [Document(f"part-{d.id}", d.text[:len(d.text) // 3], lang=d.lang) for d in docs[::4]]
+    path = tmp_path / "ix.dedup"
+
+    def alone(q):
+        with Index.open(path) as fresh:
+            return fresh.query_stories([q])[0]
+
+    with Index.open(path) as ix:
+        ix.add(docs[1::2])
+        want = [alone(q) for q in queries]
+        assert [ix.query_stories([q])[0] for q in queries] == want
+        assert [ix.query_stories([q])[0] for q in reversed(queries)] == want[::-1]
+        assert ix.query_stories(queries) == want
+        assert sum(g.score > 0 for g in want) >= 3  # scored with word weights, not all alone
+        ix.add(docs[0::2][:10])  # the counts change: the weights kept are forgotten
+        want = [alone(q) for q in queries]
+        assert [ix.query_stories([q])[0] for q in queries[::-1]] == want[::-1]
+
+
 def test_query_snapshot_follows_writes(tmp_path):
     """Queries keep the story tables they read (SQLite) until they change: by this connection or another."""
     docs = example_docs()
