@@ -26,6 +26,8 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+
 from .index_store import LOCK_TIMEOUT_S, TABLES, IndexFileError, check_meta, meta_rows, plain
 
 SCHEMA = """
@@ -178,12 +180,12 @@ class PostgresBackend:
             "SELECT DISTINCT q.qdoc, t.doc FROM unnest(?::integer[], ?::bigint[], ?::bigint[]) AS q(band, key, qdoc) "
             f"JOIN {table} AS t ON t.band = q.band AND t.key = q.key WHERE t.doc <> q.qdoc", (band, key, qdoc)))
 
-    def postings(self, keys: Sequence[int], limit: int) -> list[tuple[int, int]]:
-        if not keys:
-            return []
-        return self.rows("SELECT k.key, p.doc FROM unnest(?::bigint[]) AS k(key) CROSS JOIN LATERAL "
-                         "(SELECT doc FROM apost WHERE apost.key = k.key ORDER BY doc DESC LIMIT ?) AS p",
-                         (plain(keys), limit))
+    def postings(self, keys: Sequence[int], limit: int) -> dict[int, np.ndarray]:
+        if not keys or limit <= 0:
+            return {}
+        return {key: np.array(docs, np.int64) for key, docs in self.rows(
+            "SELECT k.key, array(SELECT doc FROM apost WHERE apost.key = k.key ORDER BY doc DESC LIMIT ?) "
+            "FROM unnest(?::bigint[]) AS k(key)", (limit, plain(keys))) if docs}
 
     def integrity(self) -> list[str]:
         return []  # PostgreSQL checks pages itself (checksums where enabled); no cheap whole-database check

@@ -147,8 +147,9 @@ class Backend(Protocol):
         """``(qdoc, doc)`` of every stored row of ``table`` (bands/pbands) with a (band, key) of ``rows``
         (``(band, key, qdoc)``), doc != qdoc."""
 
-    def postings(self, keys: Sequence[int], limit: int) -> list[tuple[int, int]]:
-        """``(key, doc)``: the ``limit`` largest doc keys (the latest) holding each anchor key."""
+    def postings(self, keys: Sequence[int], limit: int) -> dict[int, np.ndarray]:
+        """Per anchor key held by any document, the ``limit`` largest doc keys (the latest) holding it, in
+        descending order (int64)."""
 
     def integrity(self) -> list[str]:
         """Problems the database engine itself finds (SQLite integrity_check; [] where it has none)."""

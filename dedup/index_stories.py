@@ -127,10 +127,13 @@ class _Placed:
     links: list[tuple[Item, Scored]]
 
 
-def _most_found(keys: list[int], k: int) -> list[int]:
+_NONE = np.empty(0, np.int64)
+
+
+def _most_found(keys: np.ndarray, k: int) -> list[int]:
     """The ``k`` keys found most often in ``keys``, ties to the larger (later) key; one sort in numpy instead of
     a ``Counter`` and a Python sort over the ~2,000 articles a query's anchors reach at 20,000 indexed."""
-    found, n = np.unique(np.array(keys, np.int64), return_counts=True)
+    found, n = np.unique(keys, return_counts=True)
     return found[np.lexsort((-found, -n))[:k]].tolist()
 
 
@@ -147,7 +150,7 @@ class _Snapshot:
     items: dict[int, Item] = field(default_factory=dict)  # stored article key -> Item
     anchor_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its anchors' numbers
     term_at: dict[int, np.ndarray] = field(default_factory=dict)  # stored article key -> its words' numbers
-    postings: dict[int, list[int]] = field(default_factory=dict)  # anchor hash -> latest holders, descending
+    postings: dict[int, np.ndarray] = field(default_factory=dict)  # anchor hash -> latest holders, descending
     members: dict[str, list[int]] = field(default_factory=dict)  # story -> every member's key, as read
 
     def __post_init__(self) -> None:
@@ -169,11 +172,13 @@ class _Snapshot:
         next article placed (``dedup index assign``: one a transaction) reads none of it again. The anchor and
         word frequencies were counted in place as the items were placed; each item goes first in the
         postings kept of its anchors (its key is above every stored one's)."""
+        new: dict[int, list[int]] = {}
         for i in items:
             for h in i.hashes.tolist():
-                if (holders := self.postings.get(h)) is not None:
-                    holders.insert(0, i.key)
-                    del holders[max_bucket:]
+                if h in self.postings:
+                    new.setdefault(h, []).append(i.key)
+        for h, keys in new.items():
+            self.postings[h] = np.concatenate((np.array(keys[::-1], np.int64), self.postings[h]))[:max_bucket]
         for i in items:  # a story not read yet (a new one among them) is read when needed
             if (keys := self.members.get(i.story)) is not None:
                 keys.append(i.key)
@@ -244,7 +249,7 @@ class StoryIndex:
         return dict(self.db.rows(f"SELECT term, df FROM term_df WHERE lang = ? AND {self.db.any('term')}",
                                  (lang, self.db.arg(terms))))
 
-    def _postings(self, hashes: list[int], snap: _Snapshot) -> dict[int, list[int]]:
+    def _postings(self, hashes: list[int], snap: _Snapshot) -> dict[int, np.ndarray]:
         """Per anchor, the keys of its latest ``max_bucket`` holders stored, descending; kept in ``snap``: the
         anchors of news recur, and reading ~60 anchors' postings (up to 100 rows each) was a fifth of a query
         at 100,000 indexed."""
@@ -252,12 +257,8 @@ class StoryIndex:
         if len(kept) > SNAPSHOT_POSTINGS:
             kept.clear()
         missing = [h for h in hashes if h not in kept]
-        got: dict[int, list[int]] = {h: [] for h in missing}
-        for h, d in self.db.postings(missing, self.p.max_bucket):
-            got[h].append(d)
-        for holders in got.values():
-            holders.sort(reverse=True)
-        kept.update(got)
+        got = self.db.postings(missing, self.p.max_bucket)
+        kept.update((h, got.get(h, _NONE)) for h in missing)
         return {h: kept[h] for h in hashes}
 
     def _members(self, keys: list[int], snap: _Snapshot) -> list[Item]:
@@ -318,13 +319,16 @@ class StoryIndex:
             hashes = item.hashes.tolist()
             n = n + 1 if carry else n0 + 1
             cap = max(2, int(p.max_df * n))
-            found: list[int] = []
+            found: list[np.ndarray] = []
             for h in hashes:
                 if stored_df.get(h, 0) + inc[h] + 1 > cap:
                     continue
-                latest = seen.get(h, [])[-p.max_bucket:][::-1] if carry else []
-                found += (latest + stored.get(h, []))[:p.max_bucket]
-            ranked = _most_found(found, CANDIDATES)
+                held = stored.get(h, _NONE)
+                if carry and (latest := seen.get(h, [])[-p.max_bucket:][::-1]):
+                    found.append(np.array(latest, np.int64))
+                    held = held[:p.max_bucket - len(latest)]
+                found.append(held)
+            ranked = _most_found(np.concatenate(found) if found else _NONE, CANDIDATES)
             present = [k for k in partners.get(item.key, ()) if k not in batch_keys or k in done]
             out.append(sorted(set(ranked) | set(present)))
             if carry:
