@@ -67,7 +67,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .index_store import Backend
-from .index_story_items import ITEM_COLUMNS, LETTER_KIND, Item, anchor_hash, anchors_json, item_from_row, terms_blob
+from .index_story_items import ITEM_COLUMNS, LETTER_KIND, Item, anchor_hash, anchors_json, items_from_rows, terms_blob
 from .index_story_scores import Counts, Numbered, Scored, Scorer, numbered_positions
 from .stories import Link, StoriesResult, Story, StoryParams
 
@@ -266,9 +266,13 @@ class StoryIndex:
         are not read and parsed again."""
         db = self.db
         stories = {snap.items[k].story for k in keys if k in snap.items}
-        if unknown := [k for k in keys if k not in snap.items]:
-            stories.update(r[0] for r in db.rows(f"SELECT story FROM story_docs WHERE {db.any('doc')}",
-                                                  (db.arg(unknown),)))
+        if unknown := [k for k in keys if k not in snap.items]:  # their stories and those stories' members at once
+            read: dict[str, list[int]] = {}
+            for story, key in db.rows(f"SELECT DISTINCT m.story, m.doc FROM story_docs AS s JOIN story_docs AS m "
+                                      f"ON m.story = s.story WHERE {db.any('s.doc')}", (db.arg(unknown),)):
+                read.setdefault(story, []).append(key)
+            stories.update(read)
+            snap.members.update((s, sorted(ks)) for s, ks in read.items() if s not in snap.members)
         if missing := sorted(s for s in stories if s not in snap.members):
             snap.members.update((s, []) for s in missing)
             for story, key in db.rows(f"SELECT story, doc FROM story_docs WHERE {db.any('story', 'text')}",
@@ -295,9 +299,9 @@ class StoryIndex:
         values = sorted(set(values))
         if not values:
             return []
-        return [item_from_row(r) for r in self.db.rows(
+        return items_from_rows(self.db.rows(
             f"SELECT {ITEM_COLUMNS} FROM story_docs AS s JOIN docs AS d ON d.doc = s.doc "
-            f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),))]
+            f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),)))
 
     def _candidates(self, items: Sequence[Item], copies: set[tuple[int, int]], lang_n: dict[str, int],
                     stored_df: dict[int, int], carry: bool, snap: _Snapshot) -> list[list[int]]:

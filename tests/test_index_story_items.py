@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup import Document
-from dedup.index_story_items import _TOKEN, Item, anchor_hash, prepare, terms_blob, tokens
+from dedup.index_story_items import (_TOKEN, Item, anchor_hash, anchors_json, items_from_rows, prepare, terms_blob,
+                                     tokens)
 from dedup.index_story_items import _terms_from_blob as terms_from_blob
 from dedup.index_story_items import _words as words
 from dedup.shingle import code_points, letter_classes
@@ -100,3 +101,29 @@ def test_word_classes_agree_with_the_regular_expression_at_every_code_point():
 def test_word_counts_stop_at_the_stored_maximum():
     terms, counts = words("ab " * 70_000 + "\ncd")  # the headline counts twice
     assert sorted(counts.tolist()) == [1, 65535] and len(terms) == 2
+
+
+_ANCHOR_KEYS = st.one_of(st.sampled_from(["acme", "erich andersen", "date:2024-03-12", "eu", "12%", "new york"]),
+                         st.text(max_size=12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(_ANCHOR_KEYS, st.sampled_from(sorted(set("nacp#%d"))), max_size=12), max_size=6))
+def test_stored_rows_read_together_give_the_items_made_one_by_one(anchor_sets):
+    """items_from_rows makes the anchor arrays of all rows at once; each item equals the one Item() makes."""
+    rows, want = [], []
+    for k, anchors in enumerate(anchor_sets):
+        item = Item(k, f"d{k}", "en", float(k), anchors, np.arange(k, dtype=np.uint32), np.ones(k, np.uint16), f"s{k % 2}")
+        rows.append((k, item.id, item.lang, item.ts, item.story, anchors_json(anchors), terms_blob(item)))
+        want.append(item)
+    got = items_from_rows(rows)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert (g.key, g.id, g.lang, g.ts, g.story, g.anchors) == (w.key, w.id, w.lang, w.ts, w.story, w.anchors)
+        for name in ("hashes", "phrase_key", "phrase_kind", "terms", "counts"):
+            assert getattr(g, name).tolist() == getattr(w, name).tolist(), name
+            assert getattr(g, name).dtype == getattr(w, name).dtype, name
+        assert g.hashes.tolist() == sorted(anchor_hash(a) for a in g.anchors)
+        by_hash = {anchor_hash(a): a for a in g.anchors}
+        assert g.phrase_key.tolist() == [" " in by_hash[h] and not by_hash[h].startswith("date:") for h in g.hashes.tolist()]
+        assert g.phrase_kind.tolist() == [g.anchors[by_hash[h]] == "p" for h in g.hashes.tolist()]
