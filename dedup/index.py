@@ -599,14 +599,15 @@ class Index:
             raise ParameterError(f"stories are invalid for {self.where}: the index was made without stories")
         if matches is None:
             matches = self.query(documents)
-        ids = {m.id for ms in matches for m in ms}
+        ids = {m.id for ms in matches for m in ms} | {d.id for d in documents}
         db = self.db
         key_of = dict(db.rows(f"SELECT id, doc FROM docs WHERE {db.any('id', 'text')}", (db.arg(sorted(ids)),)))
         items = [prepare(-i - 1, d) for i, d in enumerate(documents)]
         t = self.story_params.copy_threshold
         copies = {(key_of[m.id], item.key) for item, ms in zip(items, matches) for m in ms
                   if t is not None and m.jaccard >= t and m.id in key_of}
-        return self.stories.guess(items, {(min(a, b), max(a, b)) for a, b in copies})
+        twins = {item.key: key_of[d.id] for item, d in zip(items, documents) if d.id in key_of}
+        return self.stories.guess(items, {(min(a, b), max(a, b)) for a, b in copies}, twins)
 
     def _query(self, documents: list[Document]) -> list[list[tuple[int, Match]]]:
         if not documents:

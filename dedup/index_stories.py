@@ -207,10 +207,11 @@ class StoryIndex:
         self._bump(items, 1)
         if self._cache is not None:
             self._cache.wrote(items, self.p.max_bucket)
+        ids = self._ids({other.key for p in placed for other, _ in p.links if other.id is None})
         links = []
         for p in placed:
             for other, s in p.links:
-                a, b = sorted((p.item, other), key=lambda x: x.id)
+                a, b = sorted((p.item, other), key=lambda x: ids[x.key] if x.id is None else x.id)
                 links.append((a.key, b.key, s.score, int(s.copy), round(s.anchor, 6),
                                None if s.word is None else round(s.word, 6)))
         db.insert("story_links", ("a", "b", "score", "kind", "anchor", "word"), links)
@@ -219,9 +220,11 @@ class StoryIndex:
         """Drop what was kept of the story tables (a write of this connection was rolled back)."""
         self._cache = None
 
-    def guess(self, items: Sequence[Item], copies: set[tuple[int, int]]) -> list[StoryGuess]:
-        """The story each item would join (each alone, nothing stored)."""
-        return [p.guess for p in self._place(items, copies, carry=False)] if items else []
+    def guess(self, items: Sequence[Item], copies: set[tuple[int, int]],
+              twins: dict[int, int] | None = None) -> list[StoryGuess]:
+        """The story each item would join (each alone, nothing stored); ``twins``: item key -> the key of the
+        stored article of the same id, which is not a candidate."""
+        return [p.guess for p in self._place(items, copies, carry=False, twins=twins or {})] if items else []
 
     def _bump(self, items: Sequence[Item], sign: int) -> tuple[list[int], dict[str, list[int]]]:
         """Add the items to the stored frequencies (``sign`` -1: take them away); returns the anchors and the
@@ -295,13 +298,22 @@ class StoryIndex:
             self._cache = _Snapshot(version, self._load_adf, self._load_tdf)
         return self._cache
 
-    def _items(self, where: str, values: Iterable, kind: str = "int") -> list[Item]:
+    def _items(self, where: str, values: Iterable, kind: str = "int", ids: bool = False) -> list[Item]:
+        """Stored articles; their ids (``docs``) only with ``ids``, else None: placing reads ~50 articles an
+        article, and the join to ``docs`` was a third of those reads at 1,000,000 indexed."""
         values = sorted(set(values))
         if not values:
             return []
-        return items_from_rows(self.db.rows(
-            f"SELECT {ITEM_COLUMNS} FROM story_docs AS s JOIN docs AS d ON d.doc = s.doc "
-            f"WHERE {self.db.any(where, kind)}", (self.db.arg(values),)))
+        source = "story_docs AS s JOIN docs AS d ON d.doc = s.doc" if ids else "story_docs AS s"
+        columns = ITEM_COLUMNS if ids else ITEM_COLUMNS.replace("d.id", "NULL")
+        return items_from_rows(self.db.rows(f"SELECT {columns} FROM {source} WHERE {self.db.any(where, kind)}",
+                                            (self.db.arg(values),)))
+
+    def _ids(self, keys: Iterable[int]) -> dict[int, str]:
+        """The ids of stored articles."""
+        keys = sorted(set(keys))
+        return dict(self.db.rows(f"SELECT doc, id FROM docs WHERE {self.db.any('doc')}",
+                                 (self.db.arg(keys),))) if keys else {}
 
     def _candidates(self, items: Sequence[Item], copies: set[tuple[int, int]], lang_n: dict[str, int],
                     stored_df: dict[int, int], carry: bool, snap: _Snapshot) -> list[list[int]]:
@@ -342,7 +354,8 @@ class StoryIndex:
                 done.add(item.key)
         return out
 
-    def _place(self, items: Sequence[Item], copies: set[tuple[int, int]], carry: bool) -> list[_Placed]:
+    def _place(self, items: Sequence[Item], copies: set[tuple[int, int]], carry: bool,
+               twins: dict[int, int] | None = None) -> list[_Placed]:
         """Place each item in order; with ``carry`` each placed item counts for the next (an add)."""
         db = self.db
         snap = self._snapshot()
@@ -362,21 +375,23 @@ class StoryIndex:
         counts = Counts(lang_n, snap.anchors, snap.words, anchor_at,
                         numbered_positions(list(items) + others, snap.term_at, snap.language, lambda i: i.terms))
         try:
-            return self._place_each(items, cands, copies, carry, counts, known, members)
+            return self._place_each(items, cands, copies, carry, counts, known, members, twins or {})
         except BaseException:
             self.forget()  # the snapshot's anchor frequencies may count an article not placed
             raise
 
     def _place_each(self, items: Sequence[Item], cands: list[list[int]], copies: set[tuple[int, int]], carry: bool,
-                    counts: Counts, known: dict[int, Item], members: dict[str, list[int]]) -> list[_Placed]:
+                    counts: Counts, known: dict[int, Item], members: dict[str, list[int]],
+                    twins: dict[int, int]) -> list[_Placed]:
         """Place each item among ``known`` (by key; ``members``: story -> keys), the stories of its candidates
-        ``cands``; see the module docstring, steps 3 and 4."""
+        ``cands`` but its twin (the stored article of its id); see the module docstring, steps 3 and 4."""
         p = self.p
         out = []
         for item, cand in zip(items, cands):
             counts.add(item)
             score = Scorer(counts, p, copies, item)
-            others = [known[k] for k in cand if k in known and known[k].id != item.id]
+            twin = twins.get(item.key)
+            others = [known[k] for k in cand if k in known and k != twin]
             stories = sorted({o.story for o, s in zip(others, score(others)) if s.score > 0})
             score([known[m] for s in stories for m in members[s]])  # every member of those stories at once
             best: tuple[float, str] | None = None
@@ -487,7 +502,7 @@ class StoryIndex:
     def check(self, docs: dict[int, tuple[str, int]]) -> list[str]:
         """Problems in the story tables, given every stored document's key -> (id, size)."""
         db, problems = self.db, []
-        items = {i.key: i for i in self._items("s.doc", list(docs))}
+        items = {i.key: i for i in self._items("s.doc", list(docs), ids=True)}
         orphans = {r[0] for r in db.rows("SELECT doc FROM story_docs")} - set(docs)
         if orphans:
             problems.append(f"story rows for missing documents: {sorted(orphans)[:5]}")

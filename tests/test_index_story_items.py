@@ -110,17 +110,19 @@ _ANCHOR_KEYS = st.one_of(st.sampled_from(["acme", "erich andersen", "date:2024-0
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.dictionaries(_ANCHOR_KEYS, st.sampled_from(sorted(set("nacp#%d"))), max_size=12), max_size=6))
 def test_stored_rows_read_together_give_the_items_made_one_by_one(anchor_sets):
-    """items_from_rows makes the anchor arrays of all rows at once; each item equals the one Item() makes."""
+    """items_from_rows makes the anchor arrays and term frequencies of all rows at once; each item equals the one
+    Item() makes."""
     rows, want = [], []
     for k, anchors in enumerate(anchor_sets):
-        item = Item(k, f"d{k}", "en", float(k), anchors, np.arange(k, dtype=np.uint32), np.ones(k, np.uint16), f"s{k % 2}")
+        item = Item(k, f"d{k}", "en", float(k), anchors, np.arange(k, dtype=np.uint32),
+                    (np.arange(k) * 37 % 300 + 1).astype(np.uint16), f"s{k % 2}")
         rows.append((k, item.id, item.lang, item.ts, item.story, anchors_json(anchors), terms_blob(item)))
         want.append(item)
     got = items_from_rows(rows)
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert (g.key, g.id, g.lang, g.ts, g.story, g.anchors) == (w.key, w.id, w.lang, w.ts, w.story, w.anchors)
-        for name in ("hashes", "phrase_key", "phrase_kind", "terms", "counts"):
+        for name in ("hashes", "phrase_key", "phrase_kind", "terms", "counts", "tf"):  # tf: bit for bit
             assert getattr(g, name).tolist() == getattr(w, name).tolist(), name
             assert getattr(g, name).dtype == getattr(w, name).dtype, name
         assert g.hashes.tolist() == sorted(anchor_hash(a) for a in g.anchors)
