@@ -17,7 +17,7 @@ import numpy as np
 
 from .index_story_items import Item
 from .stories import StoryParams
-from .stories_kernels import number_keys, unweighted, word_cosines
+from .stories_kernels import anchor_sums, number_keys, unweighted, word_cosines
 
 __all__ = ["MAX_DF_WORDS", "Counts", "Numbered", "Scored", "Scorer", "numbered_positions", "pair_score"]
 
@@ -175,12 +175,13 @@ class Scorer:
     """The batch's pair score (``dedup.stories``) of one article against many, with the rarities of ``counts``.
 
     Valid while ``counts`` stand (one article's placement). The others are scored together, not pair by pair:
-    their anchors and words are concatenated into flat arrays with a segment number per entry, the document
+    their anchors and words are concatenated into flat arrays in segments, one an article, the document
     frequencies are read by the positions :class:`Counts` found once, and the per-pair sums (shared anchors,
-    their weight, each article's total weight, the word dot products and norms) are ``np.bincount`` over the
-    segments. The scores are those of the per-pair loop this replaced (the same terms summed, equal up to
-    float rounding; tests/test_index_stories.py keeps that loop as the oracle) at ~1/20 of the cost: an article
-    is scored against ~40 others, and per pair the Python and numpy call overhead was most of the ~0.2 ms.
+    their weight, each article's total weight, the word dot products and norms) are summed per segment in
+    compiled loops (:func:`~dedup.stories_kernels.anchor_sums`, :func:`~dedup.stories_kernels.word_cosines`).
+    The scores are those of the per-pair loop this replaced (the same terms summed, equal up to float rounding;
+    tests/test_index_stories.py keeps that loop as the oracle) at ~1/20 of the cost: an article is scored
+    against ~40 others, and per pair the Python and numpy call overhead was most of the ~0.2 ms.
     Which entries the article shares is read from dense arrays over the positions of :class:`Counts` (its
     anchors, its word weights): a ``searchsorted`` of the others' ~20,000 words in the article's cost ~0.35 ms,
     a third of the scoring. These are the snapshot's work arrays (``mark``, ``scratch``), set for this
@@ -196,9 +197,9 @@ class Scorer:
     def __init__(self, counts: Counts, params: StoryParams, copies: set[tuple[int, int]], item: Item) -> None:
         self.c, self.p, self.copies, self.item = counts, params, copies, item
         self.log_n1 = math.log(counts.n + 1)
-        self.weight = float(self._anchor_weights([item])[0])
+        self.has_anchor = counts.anchors.mark  # 1 at the item's anchors (set below: unset, nothing is shared)
+        self.weight = float(self._anchors([item])[2][0])
         self.words = words = counts.words[item.lang]
-        self.has_anchor = counts.anchors.mark  # 1 at the item's anchors
         self.idf = words.scratch  # by word position: its idf once weighed (NaN: not yet)
         self.w = words.mark  # the item's word weights by position (0: not its word)
         self.anchor_pos, self.term_pos = counts.anchor_pos([item]), counts.term_at[item.key]
@@ -222,8 +223,7 @@ class Scorer:
         """The item's score with each of ``others`` (cached by key: each pair is computed once)."""
         new = list({o.key: o for o in others if o.key not in self.scored}.values())
         if new:
-            shared, total = self._shared(new)
-            weights = self._anchor_weights(new)
+            shared, total, weights = self._anchors(new)
             words = self._words(new)
             for o, s, t, wt, wd in zip(new, shared.tolist(), total.tolist(), weights.tolist(), words):
                 self.scored[o.key] = self._combine(o, int(s), t, wt, wd)
@@ -231,30 +231,19 @@ class Scorer:
 
     # anchors --------------------------------------------------------------------------------------------------
 
-    def _idf(self, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(idf, linkable) of anchors: log((n + 1) / df) for an anchor in two documents or more, else 0."""
-        df = np.maximum(df, 1).astype(float)
+    def _anchors(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per item, (anchors shared with the placed article, the sum of their idf, its weight): the weight its
+        anchors could share, the idf of its linkable anchors that are not multi-word keys plus log(n + 1) for
+        each anchor no other document has (unless a phrase). An anchor is linkable in two documents or more,
+        its idf log((n + 1) / df), else 0. One compiled loop over the items' anchors end to end: as a dozen
+        numpy calls on them, with ``np.bincount`` per segment, they cost ~0.1 ms an article placed."""
+        pos = self.c.anchor_pos(items)
+        df = np.maximum(self.c.anchors.df[pos], 1).astype(float)
         linkable = df >= 2
-        return np.where(linkable, np.log((self.c.n + 1) / df), 0.0), linkable
-
-    def _anchor_weights(self, items: Sequence[Item]) -> np.ndarray:
-        """Per item, the weight its anchors could share: the idf of its linkable anchors that are not multi-word
-        keys, plus log(n + 1) for each anchor no other document has (unless a phrase)."""
-        seg = _segments([len(i.hashes) for i in items])
-        key = np.concatenate([i.phrase_key for i in items])
-        kind = np.concatenate([i.phrase_kind for i in items])
-        idf, linkable = self._idf(self.c.anchor_df(items))
-        linked = np.bincount(seg, np.where(linkable & ~key, idf, 0.0), len(items))
-        unique = np.bincount(seg, (~linkable & ~kind).astype(float), len(items))
-        return linked + self.log_n1 * unique
-
-    def _shared(self, others: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-        """Per other item, (anchors shared with the item, the sum of their idf)."""
-        seg = _segments([len(o.hashes) for o in others])
-        pos = self.c.anchor_pos(others)
-        hit = self.has_anchor[pos] > 0
-        idf, _ = self._idf(self.c.anchors.df[pos[hit]])
-        return np.bincount(seg[hit], None, len(others)), np.bincount(seg[hit], idf, len(others))
+        idf = np.where(linkable, np.log((self.c.n + 1) / df), 0.0)
+        ptr = np.cumsum([0] + [len(i.hashes) for i in items])
+        return anchor_sums(ptr, pos, idf, linkable, np.concatenate([i.phrase_key for i in items]),
+                           np.concatenate([i.phrase_kind for i in items]), self.has_anchor, self.log_n1)
 
     # words ----------------------------------------------------------------------------------------------------
 
@@ -322,10 +311,3 @@ def pair_score(p: StoryParams, a: Item, b: Item, copy: bool, shared: int, anchor
         if s < p.min_score:
             s = 0.0
     return Scored(round(min(s, 1.0), 6), anchor, w, False)
-
-
-def _segments(lengths: list[int]) -> np.ndarray:
-    """The segment number of each entry of arrays of these lengths laid end to end (for ``np.bincount``)."""
-    return np.repeat(np.arange(len(lengths)), lengths)
-
-

@@ -175,6 +175,32 @@ def unweighted(pos, idf):
 
 
 @njit(cache=True)
+def anchor_sums(ptr, pos, idf, linkable, phrase_key, phrase_kind, item_has, log_n1):
+    """Per segment ``s`` (entries ``ptr[s]:ptr[s + 1]``: one article's anchors as positions ``pos``, with their
+    ``idf``, 0 where not ``linkable``): the anchors it shares with the placed article (``item_has[pos] > 0``),
+    the sum of their idf, and its weight: the idf of its linkable anchors that are not multi-word keys
+    (``phrase_key``) plus ``log_n1`` for each anchor no other document holds, unless a phrase (``phrase_kind``).
+    Entries are summed in order, as ``np.bincount`` sums them."""
+    k = len(ptr) - 1
+    shared = np.zeros(k, np.int64)
+    total = np.zeros(k)
+    weight = np.zeros(k)
+    for s in range(k):
+        linked, unique = 0.0, 0.0
+        for e in range(ptr[s], ptr[s + 1]):
+            if linkable[e]:
+                if not phrase_key[e]:
+                    linked += idf[e]
+            elif not phrase_kind[e]:
+                unique += 1.0
+            if item_has[pos[e]] > 0:
+                shared[s] += 1
+                total[s] += idf[e]
+        weight[s] = linked + log_n1 * unique
+    return shared, total, weight
+
+
+@njit(cache=True)
 def word_cosines(ptr, pos, tf, idf, item_w):
     """Per segment ``s`` (entries ``ptr[s]:ptr[s + 1]``: one article's words as positions ``pos`` in a
     language's vocabulary, with sublinear term frequencies ``tf``), the dot product of its TF-IDF vector
