@@ -31,6 +31,11 @@
 * **assign**: latency of ``Index.assign(article)`` for the same held-out copies, after everything
   else (it adds them): one article added and committed (durably) at a time, its cluster and story
   read back, as ``dedup index assign`` does for each line.
+* **warm**: ``--warm N`` first queries N other articles (generated with another seed, ids ``warm-...``, none
+  of them indexed, each placed in a story with ``--stories``), unmeasured: the figures are then those of a
+  process that has been answering queries for a while, as a service does, rather than of one just started,
+  whose first queries also read the commonest words' and anchors' frequencies. Each measured query still
+  meets articles no query read before (its original and candidates among a million).
 * **reuse**: a run with ``--dir`` keeps the index there and writes its held-out copies to ``held.jsonl``
   beside it (``--no-assign``: without adding them by ``assign`` at the end); ``--reuse`` opens that index
   in a new process and measures the queries (and ``assign``) again, adding nothing else: an index of
@@ -224,6 +229,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", help="where to put the SQLite index (default: a temporary folder)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--reuse", action="store_true", help="query the index an earlier run kept in --dir; no add")
+    ap.add_argument("--warm", type=int, default=0, help="other articles queried first, unmeasured")
     ap.add_argument("--no-assign", action="store_true", help="skip the assign latencies (they add the queries)")
     ap.add_argument("--agreement", action="store_true", help="only compare stories placed on arrival with the batch")
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="for --agreement")
@@ -250,14 +256,16 @@ def main(argv=None) -> int:
                 for d in held:
                     f.write(json.dumps({"id": d.id, "text": d.text, "source": d.source, "published": d.published})
                             + "\n")
+    warm_up = [Document(f"warm-{d.id}", d.text, source=d.source, published=d.published)
+               for d in documents(generate(args.warm, seed=args.seed + 1000, words=args.words))] if args.warm else []
     # the generated corpus is the benchmark's, not the index's: out of the garbage collector's way, or its
     # full collections walk every Document held (a 112-163 ms pause among the queries at 100,000)
     gc.freeze()
     gen_s = time.perf_counter() - t
     target, cleanup = target_for(args)
     out: dict = {"backend": args.backend, "stories": args.stories, "n_real": len(indexed), "synthetic": synthetic,
-                 "batch": args.batch, "workers": args.workers, "words": args.words, "generate_s": round(gen_s, 2),
-                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cpu_count": os.cpu_count()}
+                 "batch": args.batch, "workers": args.workers, "warm": args.warm, "words": args.words,
+                 "generate_s": round(gen_s, 2), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "cpu_count": os.cpu_count()}
     with Index.open(target, stories=args.stories) as ix:
         out["target"] = ix.where
         warm = [Document("warm-up", "Load the compiled kernels and the word lists of Amsterdam on 12 March.")]
@@ -296,6 +304,12 @@ def main(argv=None) -> int:
         if args.backend == "postgres":
             ix.db.rows("VACUUM (ANALYZE)")  # the steady state autovacuum reaches: index-only band scans
         total = ix.stats()["documents"]
+        if warm_up:
+            t = time.perf_counter()
+            for d in warm_up:
+                (ix.query_stories if args.stories else ix.query)([d])
+            out["warm_up"] = {"queries": len(warm_up), "seconds": round(time.perf_counter() - t, 2)}
+            print(f"warm-up: {len(warm_up)} other articles queried first", file=sys.stderr)
         out["query"], found = latencies(ix.query, held)
         hits = sum(bool(m) for m in found)
         out["query"].update(indexed=total, found_match=hits)
