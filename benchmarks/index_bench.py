@@ -326,7 +326,8 @@ def main(argv=None) -> int:
             "relations": ix.table_bytes(),
             "tables_with_indexes": tables,
             "size_bytes": ix.stats()["file_bytes"],
-            "per_article_signature_and_bands": round((tables.get("docs", 0) + tables.get("bands", 0)) / total),
+            "per_article_signature_and_bands": round(sum(tables.get(t, 0) for t in ("docs", "bands", "bands_recent"))
+                                                     / total),  # band rows: in either tier
             "per_article_by_table": per,
             "per_real_article_sets": round(tables.get("sets", 0) / max(1, len(indexed))),
             "per_real_article_stories": round(sum(tables.get(t, 0) for t in STORY_TABLES) / max(1, len(indexed))),

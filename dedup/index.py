@@ -48,6 +48,7 @@ every stored pair. A query against a huge bucket verifies all its members
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from itertools import islice
@@ -61,8 +62,8 @@ from .errors import IncompatibleSignatures, ParameterError
 from .index_check import check_index
 from .index_postgres import is_url, open_postgres
 from .index_sqlite import open_sqlite
-from .index_store import (APPLICATION, FORMAT_VERSION, Backend, IndexFileError, set_blob, set_from_blob, sig_blob,
-                          sig_from_blobs, signed)
+from .index_store import (APPLICATION, FORMAT_VERSION, TIERS, Backend, IndexFileError, set_blob, set_from_blob,
+                          sig_blob, sig_from_blobs, signed)
 from .index_stories import StoryGuess, StoryIndex, story_params, story_settings
 from .index_story_items import prepare, preparing
 from .lsh import Candidates, band_keys, band_pairs, bands_for, unique_pairs
@@ -78,6 +79,8 @@ from .verify import Pairs, verify
 __all__ = ["AddReport", "Assignment", "Index", "IndexFileError", "Match", "RemoveReport", "StoryGuess", "params_of"]
 
 DEFAULT_BATCH = 1000
+RECENT_MIN = 20_000  # documents the recent band tier holds at least before its rows move to the main tables
+RECENT_RATIO = 16  # ... and at least a RECENT_RATIO-th of the keys below it
 
 
 # -- results ---------------------------------------------------------------------------------------------------
@@ -389,9 +392,9 @@ class Index:
             db.insert("sets", ("doc", "data"),
                       [(int(keys[i]), set_blob(sk.set_data[ip[i]:ip[i + 1]])) for i in range(n)])
         rows = self._band_rows(sk.signatures, keys)
-        db.insert("bands", ("band", "key", "doc"), rows)
+        db.insert("bands_recent", ("band", "key", "doc"), rows)
         prows = self._paragraph_rows(sk, keys) if self.containment else []
-        db.insert("pbands", ("band", "key", "doc", "para"), prows)
+        db.insert("pbands_recent", ("band", "key", "doc", "para"), prows)
         cands = self._candidates(rows, [r[:3] for r in prows])
         mem = {int(keys[i]): (new[i][0].id, sk.signatures[i], self._set_of(sk, i), int(sizes[i]))
                for i in range(n)}
@@ -404,8 +407,24 @@ class Index:
             for item, k in zip(items, keys.tolist()):
                 item.key = k
             self.stories.add(items, self._copies(found))
+        self._merge_recent(int(keys[-1]))
         return (len(found), [new[i][0].id for i in np.flatnonzero(cleaned)],
                 [new[i][0].id for i in np.flatnonzero(sizes == 0)])
+
+    def _merge_recent(self, last: int) -> None:
+        """Move the recent tier's band rows into the main tables once it holds more than RECENT_MIN documents
+        and more than a RECENT_RATIO-th of the keys below it (``last``: the newest key; see the format in
+        :mod:`dedup.index_store`). Keys stand in for counts: removed documents only bring a merge sooner."""
+        db = self.db
+        got = db.rows("SELECT value FROM meta WHERE name = 'recent_from'")
+        start = json.loads(got[0][0]) if got else 0
+        if last + 1 - start <= max(RECENT_MIN, start // RECENT_RATIO):
+            return
+        for main, recent in TIERS.items():
+            db.rows(f"INSERT INTO {main} SELECT * FROM {recent}")  # in key order: neighbouring pages
+            db.rows(f"DELETE FROM {recent}")
+        db.rows("INSERT INTO meta (name, value) VALUES ('recent_from', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value", (json.dumps(last + 1),))
 
     def _copies(self, found: Iterable[tuple]) -> set[tuple[int, int]]:
         """Verified pairs that stories link as copies (word 2-gram Jaccard >= copy_threshold)."""
@@ -442,7 +461,7 @@ class Index:
         out: set[tuple[int, int]] = set()
         for table, qrows in (("bands", rows), ("pbands", prows)):
             if qrows:
-                out |= self.db.candidates(table, qrows)
+                out |= self.db.candidates((table, TIERS[table]), qrows)
         return sorted(out)
 
     def _load(self, keys: Iterable[int]) -> dict:
@@ -647,9 +666,12 @@ class Index:
             keys = np.array([r[0] for r in rows], np.int64)
             if rows:
                 sigs = sig_from_blobs([bytes(r[2]) for r in rows], self.num_perm)
-                db.many("DELETE FROM bands WHERE band = ? AND key = ? AND doc = ?", self._band_rows(sigs, keys))
+                band_rows = self._band_rows(sigs, keys)
+                for table in ("bands", "bands_recent"):
+                    db.many(f"DELETE FROM {table} WHERE band = ? AND key = ? AND doc = ?", band_rows)
                 doomed = db.arg(keys)
-                for table, column in (("pbands", "doc"), ("pairs", "a"), ("pairs", "b"), ("sets", "doc")):
+                for table, column in (("pbands", "doc"), ("pbands_recent", "doc"), ("pairs", "a"), ("pairs", "b"),
+                                      ("sets", "doc")):
                     db.rows(f"DELETE FROM {table} WHERE {db.any(column)}", (doomed,))
                 if self.stories:
                     self.stories.remove(keys.tolist())
@@ -759,14 +781,15 @@ class Index:
         """Mask of the (sorted) pairs that ``find`` would have as candidates, given its max_bucket cap."""
         cap = self.config.lsh.max_bucket
         db = self.db
-        big = any(db.rows(f"SELECT 1 FROM {t} GROUP BY band, key HAVING count(*) > ? LIMIT 1", (cap,))
-                  for t in ("bands", "pbands"))
+        both = {t: f"(SELECT * FROM {t} UNION ALL SELECT * FROM {TIERS[t]}) AS t" for t in TIERS}  # either tier
+        big = any(db.rows(f"SELECT 1 FROM {both[t]} GROUP BY band, key HAVING count(*) > ? LIMIT 1", (cap,))
+                  for t in TIERS)
         if not big:
             return np.ones(len(left), bool)
-        b = np.array(db.rows("SELECT band, key, doc FROM bands"), np.int64).reshape(-1, 3)
+        b = np.array(db.rows(f"SELECT band, key, doc FROM {both['bands']}"), np.int64).reshape(-1, 3)
         found = [_bucket_candidates(b[:, 0], b[:, 1], np.array([index[k] for k in b[:, 2].tolist()], np.int64),
                                     cap)]
-        pb = np.array(db.rows("SELECT band, key, doc, para FROM pbands"), np.int64).reshape(-1, 4)
+        pb = np.array(db.rows(f"SELECT band, key, doc, para FROM {both['pbands']}"), np.int64).reshape(-1, 4)
         if len(pb):
             doc = np.array([index[k] for k in pb[:, 2].tolist()], np.int64)
             para_doc, pid = np.unique(np.stack([doc, pb[:, 3]], axis=1), axis=0, return_inverse=True)

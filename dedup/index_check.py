@@ -43,7 +43,8 @@ def check_index(ix: "Index") -> list[str]:
 
 def _check_bands(ix: "Index", docs: list, sigs: np.ndarray, keyset: set[int], live: set[int]) -> list[str]:
     db, problems = ix.db, []
-    counts = dict(db.rows("SELECT doc, count(*) FROM bands GROUP BY doc"))
+    both = "(SELECT * FROM bands UNION ALL SELECT * FROM bands_recent) AS t"  # a document's rows: in either tier
+    counts = dict(db.rows(f"SELECT doc, count(*) FROM {both} GROUP BY doc"))
     if set(counts) - keyset:
         problems.append(f"orphan bands for doc keys {sorted(set(counts) - keyset)[:5]}")
     wrong = [r[1] for r in docs if counts.get(r[0], 0) != (ix.bands if r[0] in live else 0)]
@@ -51,10 +52,10 @@ def _check_bands(ix: "Index", docs: list, sigs: np.ndarray, keyset: set[int], li
         problems.append(f"documents without all their bands: {wrong[:5]}")
     if docs and ix.bands and live:
         expect = set(ix._band_rows(sigs, np.array([r[0] for r in docs], np.int64)))
-        stored = set(db.rows("SELECT band, key, doc FROM bands"))
+        stored = set(db.rows(f"SELECT band, key, doc FROM {both}"))
         if expect != stored:
             problems.append(f"{len(expect ^ stored)} band rows differ from the signatures")
-    orphan = {r[0] for r in db.rows("SELECT DISTINCT doc FROM pbands")} - keyset
+    orphan = {r[0] for r in db.rows("SELECT doc FROM pbands UNION SELECT doc FROM pbands_recent")} - keyset
     if orphan:
         problems.append(f"orphan paragraph bands for doc keys {sorted(orphan)[:5]}")
     if ix.store_sets:

@@ -28,7 +28,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .index_store import LOCK_TIMEOUT_S, TABLES, IndexFileError, check_meta, meta_rows, plain
+from .index_store import (FORMAT_VERSION, LOCK_TIMEOUT_S, RECENT_VERSION, TABLES, IndexFileError, check_meta,
+                          meta_rows, plain)
+
+RECENT_SCHEMA = """
+CREATE TABLE bands_recent (band INTEGER NOT NULL, key BIGINT NOT NULL, doc BIGINT NOT NULL,
+                           PRIMARY KEY (band, key, doc));
+CREATE TABLE pbands_recent (band INTEGER NOT NULL, key BIGINT NOT NULL, doc BIGINT NOT NULL, para INTEGER NOT NULL,
+                            PRIMARY KEY (band, key, doc, para));
+CREATE INDEX pbands_recent_doc ON pbands_recent(doc);
+"""
 
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,7 +77,7 @@ CREATE TABLE story_links (a BIGINT NOT NULL, b BIGINT NOT NULL, score DOUBLE PRE
                           kind INTEGER NOT NULL, anchor DOUBLE PRECISION NOT NULL, word DOUBLE PRECISION,
                           PRIMARY KEY (a, b));
 CREATE INDEX story_links_b ON story_links(b);
-"""
+""" + RECENT_SCHEMA
 
 # one advisory lock for creating the tables (two first adds at once); any constant not used elsewhere
 CREATE_LOCK = 0x64656475_70
@@ -172,13 +181,14 @@ class PostgresBackend:
     def in_transaction(self) -> bool:
         return self._tx
 
-    def candidates(self, table: str, rows: Sequence[tuple]) -> set[tuple[int, int]]:
+    def candidates(self, tables: Sequence[str], rows: Sequence[tuple]) -> set[tuple[int, int]]:
         if not rows:
             return set()
         band, key, qdoc = (list(c) for c in zip(*rows))
+        union = " UNION ALL ".join(f"SELECT band, key, doc FROM {t}" for t in tables)
         return set(self.rows(
             "SELECT DISTINCT q.qdoc, t.doc FROM unnest(?::integer[], ?::bigint[], ?::bigint[]) AS q(band, key, qdoc) "
-            f"JOIN {table} AS t ON t.band = q.band AND t.key = q.key WHERE t.doc <> q.qdoc", (band, key, qdoc)))
+            f"JOIN ({union}) AS t ON t.band = q.band AND t.key = q.key WHERE t.doc <> q.qdoc", (band, key, qdoc)))
 
     def postings(self, keys: Sequence[int], limit: int) -> dict[int, np.ndarray]:
         if not keys or limit <= 0:
@@ -241,6 +251,9 @@ def open_postgres(url: str, create: bool, synchronous: str, meta: dict[str, obje
             raise IndexFileError(f"{where}: a PostgreSQL database but not a dedup index (schema {schema} has "
                                  f"{len(tables)} tables and no meta table)")
         got = check_meta(db.rows("SELECT name, value FROM meta"), tables, where, "a PostgreSQL database")
+        if got["format_version"] < RECENT_VERSION:
+            _upgrade(db)
+            got["format_version"] = FORMAT_VERSION
         return db, got
     except BaseException:
         db.close()
@@ -250,6 +263,21 @@ def open_postgres(url: str, create: bool, synchronous: str, meta: dict[str, obje
 def _tables(db: PostgresBackend) -> set[str]:
     return {r[0] for r in db.rows("SELECT table_name FROM information_schema.tables "
                                   "WHERE table_schema = current_schema()")}
+
+
+def _upgrade(db: PostgresBackend) -> None:
+    """Give an index of format 1 or 2 the recent tier's empty tables (format 3 reads the same otherwise)."""
+    db.begin()
+    try:
+        if "bands_recent" not in _tables(db):
+            for statement in RECENT_SCHEMA.split(";"):
+                if statement.strip():
+                    db.rows(statement)
+        db.rows("UPDATE meta SET value = ? WHERE name = 'format_version'", (str(FORMAT_VERSION),))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def _create(db: PostgresBackend, meta: dict[str, object]) -> None:

@@ -20,14 +20,22 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .index_store import (APPLICATION, FORMAT_VERSION, LOCK_TIMEOUT_S, IndexFileError, check_meta, meta_rows,
-                          plain, set_blob, set_from_blob, sig_blob, sig_from_blobs, signed)
+from .index_store import (APPLICATION, FORMAT_VERSION, LOCK_TIMEOUT_S, RECENT_VERSION, IndexFileError, check_meta,
+                          meta_rows, plain, set_blob, set_from_blob, sig_blob, sig_from_blobs, signed)
 
 __all__ = ["APPLICATION", "FORMAT_VERSION", "IndexFileError", "SQLiteBackend", "set_blob", "set_from_blob",
            "sig_blob", "sig_from_blobs", "signed"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PAGE_SIZE = 16384  # new files; 4 KiB pages hold one 2-5 KB set or story row each and waste the rest
+
+RECENT_SCHEMA = """
+CREATE TABLE bands_recent (band INTEGER NOT NULL, key INTEGER NOT NULL, doc INTEGER NOT NULL,
+                           PRIMARY KEY (band, key, doc)) WITHOUT ROWID;
+CREATE TABLE pbands_recent (band INTEGER NOT NULL, key INTEGER NOT NULL, doc INTEGER NOT NULL,
+                            para INTEGER NOT NULL, PRIMARY KEY (band, key, doc, para)) WITHOUT ROWID;
+CREATE INDEX pbands_recent_doc ON pbands_recent(doc);
+"""
 
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -67,7 +75,7 @@ CREATE TABLE lang_n (lang TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE story_links (a INTEGER NOT NULL, b INTEGER NOT NULL, score REAL NOT NULL, kind INTEGER NOT NULL,
                           anchor REAL NOT NULL, word REAL, PRIMARY KEY (a, b)) WITHOUT ROWID;
 CREATE INDEX story_links_b ON story_links(b);
-"""
+""" + RECENT_SCHEMA
 
 
 class SQLiteBackend:
@@ -120,13 +128,15 @@ class SQLiteBackend:
     def in_transaction(self) -> bool:
         return self.con.in_transaction
 
-    def candidates(self, table: str, rows: Sequence[tuple]) -> set[tuple[int, int]]:
+    def candidates(self, tables: Sequence[str], rows: Sequence[tuple]) -> set[tuple[int, int]]:
         con = self.con
         con.execute("CREATE TEMP TABLE IF NOT EXISTS q (band INTEGER, key INTEGER, qdoc INTEGER)")
         con.execute("DELETE FROM temp.q")
         con.executemany("INSERT INTO temp.q (band, key, qdoc) VALUES (?, ?, ?)", rows)
-        found = set(con.execute(f"SELECT DISTINCT q.qdoc, t.doc FROM temp.q AS q CROSS JOIN {table} AS t "
-                                "ON t.band = q.band AND t.key = q.key WHERE t.doc <> q.qdoc"))
+        found = set()
+        for table in tables:
+            found.update(con.execute(f"SELECT DISTINCT q.qdoc, t.doc FROM temp.q AS q CROSS JOIN {table} AS t "
+                                     "ON t.band = q.band AND t.key = q.key WHERE t.doc <> q.qdoc"))
         con.execute("DELETE FROM temp.q")
         return found
 
@@ -185,7 +195,11 @@ def open_sqlite(path: str | os.PathLike, create: bool, synchronous: str, meta: d
             rows = con.execute("SELECT name, value FROM meta").fetchall()
         except sqlite3.DatabaseError as e:
             raise _fail(path, f"unreadable meta table ({e})") from None
-        return SQLiteBackend(con, path), check_meta(rows, tables, str(path), "an SQLite database")
+        found = check_meta(rows, tables, str(path), "an SQLite database")
+        if found["format_version"] < RECENT_VERSION:
+            upgrade(con, path)
+            found["format_version"] = FORMAT_VERSION
+        return SQLiteBackend(con, path), found
     except BaseException:
         con.close()
         raise
@@ -237,6 +251,22 @@ def connect(path: str | os.PathLike, create: bool, synchronous: str) -> tuple[sq
         con.close()
         raise _fail(path, "an SQLite database but not a dedup index (no meta table)")
     return con, False
+
+
+def upgrade(con: sqlite3.Connection, path: Path) -> None:
+    """Give a file of format 1 or 2 the recent tier's empty tables (format 3 reads the same otherwise)."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        if not con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'bands_recent'").fetchone()[0]:
+            for statement in RECENT_SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+        con.execute("UPDATE meta SET value = ? WHERE name = 'format_version'", (str(FORMAT_VERSION),))
+        con.execute("COMMIT")
+    except sqlite3.Error as e:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise _fail(path, f"an index of format < {RECENT_VERSION} needs its recent band tables added, and they could not be ({e})") from None
 
 
 def create_schema(con: sqlite3.Connection, meta: dict[str, object]) -> bool:

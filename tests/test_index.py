@@ -264,6 +264,61 @@ def test_remove_then_export_equals_find_on_the_rest(tmp_path, target, generated)
         assert index_files(ix, tmp_path / "inc") == want
 
 
+# -- the recent band tier -----------------------------------------------------------------------------------------
+
+def _tier_rows(ix: Index) -> dict[str, int]:
+    return {t: ix.db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in ("bands", "bands_recent", "pbands",
+                                                                         "pbands_recent")}
+
+
+def test_recent_tier_merges_and_reads_both(tmp_path, target, generated, monkeypatch):
+    """Band rows go to the recent tier and move to the main tables when it grows; lookups, exports, removes and
+    the check see both (small thresholds here, so that merges happen at a few hundred documents)."""
+    monkeypatch.setattr(dedup.index, "RECENT_MIN", 30)
+    monkeypatch.setattr(dedup.index, "RECENT_RATIO", 2)
+    want = batch_files(generated, CONTAINMENT, tmp_path / "batch")
+    with Index.open(target, CONTAINMENT) as ix:
+        ix.add(generated[:20], batch_size=20)
+        assert _tier_rows(ix)["bands"] == 0 and _tier_rows(ix)["bands_recent"] == 20 * ix.bands  # no merge yet
+        add_in_parts(ix, generated[20:], parts=3, batch_size=40)
+        rows = _tier_rows(ix)
+        assert all(rows.values()), rows  # both tiers hold rows (pbands too: containment)
+        assert rows["bands"] + rows["bands_recent"] == len(generated) * ix.bands
+        assert index_files(ix, tmp_path / "inc") == want
+        assert ix.check() == []
+        # a query finds the copies of documents in either tier
+        recent = {d for (d,) in ix.db.rows("SELECT DISTINCT doc FROM bands_recent")}
+        ids = dict(ix.db.rows("SELECT doc, id FROM docs"))
+        by_id = {d.id: d for d in generated}
+        for doc in (min(recent), min(set(ids) - recent)):
+            found = ix.query([Document("q", by_id[ids[doc]].text)])[0]
+            assert ids[doc] in {m.id for m in found}
+        # removing documents of both tiers leaves no row of theirs
+        gone = sorted({ids[d] for d in sorted(recent)[:5]} | {ids[d] for d in sorted(set(ids) - recent)[:5]})
+        ix.remove(gone)
+        assert ix.check() == []
+        rest = [d for d in generated if d.id not in gone]
+        assert index_files(ix, tmp_path / "removed") == batch_files(rest, CONTAINMENT, tmp_path / "batch-rest")
+
+
+def test_older_format_gets_the_recent_tier_on_open(tmp_path, target):
+    """An index of format 2 (no recent tier: every band row in the main tables) is given the tier's empty
+    tables when opened, and reads and grows as a new one."""
+    docs = example_docs()
+    with Index.open(target) as ix:
+        ix.add(docs[:20])
+        for main, recent in dedup.index_store.TIERS.items():
+            ix.db.rows(f"INSERT INTO {main} SELECT * FROM {recent}")
+            ix.db.rows(f"DROP TABLE {recent}")
+        ix.db.rows("UPDATE meta SET value = '2' WHERE name = 'format_version'")
+    with Index.open(target) as ix:
+        assert json.loads(ix.db.rows("SELECT value FROM meta WHERE name = 'format_version'")[0][0]) == FORMAT_VERSION
+        assert _tier_rows(ix)["bands_recent"] == 0 and ix.check() == []
+        ix.add(docs[20:])
+        assert _tier_rows(ix)["bands_recent"] > 0 and ix.check() == []
+        assert index_files(ix, tmp_path / "inc") == batch_files(docs, Config(), tmp_path / "batch")
+
+
 # -- store_sets=False ----------------------------------------------------------------------------------------------
 
 def test_signatures_only_index_says_estimated(target):
