@@ -9,6 +9,7 @@
     python benchmarks/index_bench.py --agreement              # stories placed on arrival vs `dedup stories`
     python benchmarks/index_bench.py --stories --n 1000000 --dir D --no-assign   # keep a large index, then
     python benchmarks/index_bench.py --stories --dir D --reuse                   # query it from a new process
+    python benchmarks/index_bench.py --stories --dir D --reuse --more 15000 --seed 1   # add to it, then query
 
 * **backend**: ``sqlite`` (a file in ``--dir`` or a temporary folder) or ``postgres``: the
   server at ``--url``, else a throwaway one on 127.0.0.1 started as the tests start it
@@ -40,6 +41,10 @@
   beside it (``--no-assign``: without adding them by ``assign`` at the end); ``--reuse`` opens that index
   in a new process and measures the queries (and ``assign``) again, adding nothing else: an index of
   1,000,000 articles with stories takes about an hour to build.
+* **more**: ``--reuse --more N`` first adds N new generated articles (another seed, ids
+  ``more<seed>-...``: give each run its own ``--seed``) to that index and reports their add, with the seconds
+  of each batch (a batch that merges the recent band tier, see dedup/index_store.py, stands out): the
+  throughput of an index that already holds a million, which the average over its building is not.
 * **full**: 1,000,000 articles cannot be generated and added here in reasonable time, so
   ``--full`` adds ``--n`` real articles and then ``--synthetic`` random signatures through
   ``Index.load_signatures``, the documented bulk path (signature + band keys, no exact set, no
@@ -229,6 +234,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dir", help="where to put the SQLite index (default: a temporary folder)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--reuse", action="store_true", help="query the index an earlier run kept in --dir; no add")
+    ap.add_argument("--more", type=int, default=0,
+                    help="with --reuse: add this many new articles first (ids more<seed>-..., --seed to vary)")
     ap.add_argument("--warm", type=int, default=0, help="other articles queried first, unmeasured")
     ap.add_argument("--no-assign", action="store_true", help="skip the assign latencies (they add the queries)")
     ap.add_argument("--agreement", action="store_true", help="only compare stories placed on arrival with the batch")
@@ -246,7 +253,8 @@ def main(argv=None) -> int:
     if args.reuse:
         if not args.dir or not (Path(args.dir) / "held.jsonl").exists():
             raise SystemExit("error: --reuse needs --dir holding an earlier run's index and held.jsonl")
-        indexed = []
+        indexed = [Document(f"more{args.seed}-{d.id}", d.text, source=d.source, published=d.published)
+                   for d in documents(generate(args.more, seed=args.seed + 2000, words=args.words))]
         held = documents(json.loads(line) for line in (Path(args.dir) / "held.jsonl").open(encoding="utf-8"))
     else:
         indexed, held = split(args.n, args.queries, args.seed, args.words)
@@ -274,13 +282,15 @@ def main(argv=None) -> int:
             ix.query_stories(warm)
         spent = story_timers(ix.db) if args.stories else {}
         t, cpu = time.perf_counter(), time.process_time()
-        report = ix.add(indexed, batch_size=args.batch, workers=args.workers)
+        commits: list[float] = []
+        report = ix.add(indexed, batch_size=args.batch, workers=args.workers,
+                        on_commit=lambda _: commits.append(time.perf_counter()))
         add_s, add_cpu = time.perf_counter() - t, time.process_time() - cpu
-        out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / add_s),
-                      "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches}
-        if args.reuse:  # nothing added: the figures of what is there
-            out["add"], indexed = None, [None] * ix.stats()["documents"]
-        elif args.stories:  # seconds: anchors within prepare, place within add; store = add - place (SQL writes)
+        out["add"] = {"seconds": round(add_s, 2), "articles_per_s": round(len(indexed) / max(add_s, 1e-9)),
+                      "cpu_seconds": round(add_cpu, 2), "pairs": report.pairs, "batches": report.batches,
+                      "batch_seconds": [round(b - a, 2) for a, b in zip([t] + commits, commits)]}
+        n_real = ix.stats()["documents"] if args.reuse else len(indexed)  # generated articles, all of them
+        if args.stories and not args.reuse:  # seconds: anchors within prepare, place within add; store = add - place
             parts = {"anchors": spent["anchors"], "words_and_language": spent["prepare"] - spent["anchors"],
                      "place_compute": spent["place"] - spent["place_sql"], "place_sql_reads": spent["place_sql"],
                      "store_sql_writes": spent["add"] - spent["place"]}
@@ -288,9 +298,15 @@ def main(argv=None) -> int:
                 del parts["anchors"], parts["words_and_language"]
             out["add"]["stories_s"] = {k: round(v, 2) for k, v in parts.items()}
             print(f"stories in add: {out['add']['stories_s']} s", file=sys.stderr)
-        print(f"add ({args.backend}{', stories' if args.stories else ''}): {len(indexed):,} articles in "
-              f"{add_s:.1f} s = {len(indexed) / add_s:,.0f}/s wall ({add_cpu:.1f} s CPU in this process, all "
-              f"threads; {report.pairs:,} pairs)", file=sys.stderr)
+        if indexed:
+            print(f"add ({args.backend}{', stories' if args.stories else ''}): {len(indexed):,} articles in "
+                  f"{add_s:.1f} s = {len(indexed) / add_s:,.0f}/s wall ({add_cpu:.1f} s CPU in this process, all "
+                  f"threads; {report.pairs:,} pairs)", file=sys.stderr)
+            if args.reuse:
+                print(f"added to {n_real - len(indexed):,} indexed; seconds per batch: "
+                      + " ".join(map(str, out["add"]["batch_seconds"])), file=sys.stderr)
+        else:  # --reuse without --more: nothing added
+            out["add"] = None
         if synthetic:
             rng = np.random.default_rng(args.seed + 1)
             t = time.perf_counter()
@@ -329,8 +345,8 @@ def main(argv=None) -> int:
             "per_article_signature_and_bands": round(sum(tables.get(t, 0) for t in ("docs", "bands", "bands_recent"))
                                                      / total),  # band rows: in either tier
             "per_article_by_table": per,
-            "per_real_article_sets": round(tables.get("sets", 0) / max(1, len(indexed))),
-            "per_real_article_stories": round(sum(tables.get(t, 0) for t in STORY_TABLES) / max(1, len(indexed))),
+            "per_real_article_sets": round(tables.get("sets", 0) / max(1, n_real)),
+            "per_real_article_stories": round(sum(tables.get(t, 0) for t in STORY_TABLES) / max(1, n_real)),
             "per_article_total": round(ix.stats()["file_bytes"] / total),
         }
         print(f"bytes per article: signature+bands {out['bytes']['per_article_signature_and_bands']} "
