@@ -29,6 +29,13 @@ once it is on disk (SQLite: the WAL fsynced; PostgreSQL: ``synchronous_commit=on
 so a batch reported committed survives a power loss as well as the SIGKILL of the
 process.
 
+Band keys are written to a small recent tier and moved into the main band tables,
+in key order, by the batch that finds the tier grown past ``RECENT_MIN`` documents
+and a ``RECENT_RATIO``-th of the rest (inside its transaction: a crash leaves the
+rows in one tier or the other, never both or neither). Random band keys written
+straight into a large B-tree dirty nearly every page per batch; see the format in
+:mod:`dedup.index_store`.
+
 Incremental versus batch
 ------------------------
 ``add`` and ``query`` take as candidates every indexed document that shares a

@@ -28,8 +28,8 @@ values SQLite BLOB / PostgreSQL BYTEA; no pickle anywhere.
 - ``settings``: the rest of the Config the index was made with (``min_recall``,
   ``max_bucket``, ``cluster``, ``repeats``), used when opened without a Config;
   they change exports only, never stored data;
-- ``recent_from``: the first doc key whose band rows may be in the recent tier (below);
-  absent until the first merge (then every key may be).
+- ``recent_from``: the first doc key whose band rows may be in the recent tier (below),
+  written by each merge; absent before the first one (every key may then be).
 
 ``docs``: ``doc`` (internal key, primary key), ``id TEXT UNIQUE``, ``digest`` (binary
 BLAKE2b-128 of the UTF-8 text: re-adding an id is a no-op when equal, a reported conflict
@@ -53,8 +53,8 @@ no rows, as in ``find``).
 
 ``bands_recent`` and ``pbands_recent``: the same columns and keys as ``bands`` and
 ``pbands`` (the recent tier). A document's band rows are in one of the two tables: an add
-writes them to the recent tier, and when that holds more than ``RECENT_MIN`` documents and
-more than a ``RECENT_RATIO``-th of the keys below ``recent_from``, the add moves them all into the
+writes them to the recent tier, and when that holds more than ``dedup.index.RECENT_MIN``
+documents and more than a ``RECENT_RATIO``-th of the keys below ``recent_from``, the add moves them all into the
 main table in one sorted statement, inside its transaction. Lookups read both. Band keys are
 random, so a batch's rows land on every page of a large B-tree: at 1,000,000 indexed, a
 batch of 5,000 articles rewrote nearly all 50,000 pages of ``bands`` (800 MB in the WAL and
