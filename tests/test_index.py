@@ -301,6 +301,33 @@ def test_recent_tier_merges_and_reads_both(tmp_path, target, generated, monkeypa
         assert index_files(ix, tmp_path / "removed") == batch_files(rest, CONTAINMENT, tmp_path / "batch-rest")
 
 
+def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, target, generated, monkeypatch):
+    """A merge moves bands in proportion to the batch: one-document adds move one band each (not the whole
+    table at once), and the results are those of find at every step of the round."""
+    monkeypatch.setattr(dedup.index, "RECENT_MIN", 40)
+    monkeypatch.setattr(dedup.index, "RECENT_RATIO", 1000)
+    docs = generated[:40 + 60]
+    with Index.open(target) as ix:
+        step = -(-ix.bands // 40)
+        ix.add(docs[:40], batch_size=40)
+        assert ix.db.rows("SELECT count(*) FROM bands")[0][0] == 0  # 40 documents: not more than RECENT_MIN
+        merged = []
+        for k, d in enumerate(docs[40:], start=41):
+            ix.add([d])
+            state = dict(ix.db.rows("SELECT name, value FROM meta WHERE name = 'merge_next'"))
+            main = [b for (b,) in ix.db.rows("SELECT DISTINCT band FROM bands ORDER BY band")]
+            merged.append(main[-1] + 1 if main else 0)
+            if merged[-1] < ix.bands and len(merged) <= ix.bands:  # the first round: only its bands moved
+                assert main == list(range(json.loads(state["merge_next"])))
+                if k > 41:  # band 0 gets the rows of documents added after it moved
+                    assert ix.db.rows("SELECT min(band) FROM bands_recent")[0][0] == 0
+            if k in (45, 41 + ix.bands // step // 2):
+                assert index_files(ix, tmp_path / f"at{k}") == batch_files(docs[:k], Config(), tmp_path / f"b{k}")
+        assert merged[:3] == [step, 2 * step, 3 * step]  # one document a batch: step bands each
+        assert ix.bands in merged and ix.check() == []
+        assert index_files(ix, tmp_path / "end") == batch_files(docs, Config(), tmp_path / "batch")
+
+
 def test_older_format_gets_the_recent_tier_on_open(tmp_path, target):
     """An index of format 2 (no recent tier: every band row in the main tables) is given the tier's empty
     tables when opened, and reads and grows as a new one."""
