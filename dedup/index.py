@@ -30,9 +30,9 @@ so a batch reported committed survives a power loss as well as the SIGKILL of th
 process.
 
 Band keys are written to a small recent tier and moved into the main band tables,
-in key order, by the batch that finds the tier grown past ``RECENT_MIN`` documents
-and a ``RECENT_RATIO``-th of the rest (inside its transaction: a crash leaves the
-rows in one tier or the other, never both or neither). Random band keys written
+in key order and a few bands a batch, once the tier has grown past ``RECENT_MIN``
+documents and a ``RECENT_RATIO``-th of the rest (inside each batch's transaction: a
+crash leaves a band's rows in one tier or the other, never both or neither). Random band keys written
 straight into a large B-tree dirty nearly every page per batch; see the format in
 :mod:`dedup.index_store`.
 

@@ -29,7 +29,8 @@ values SQLite BLOB / PostgreSQL BYTEA; no pickle anywhere.
   ``max_bucket``, ``cluster``, ``repeats``), used when opened without a Config;
   they change exports only, never stored data;
 - ``recent_from``: the first doc key whose band rows may be in the recent tier (below),
-  written by each merge; absent before the first one (every key may then be).
+  written when a merge round starts; absent before the first one (every key may then be);
+  ``merge_next``: the next band a round under way moves (null or absent: none under way).
 
 ``docs``: ``doc`` (internal key, primary key), ``id TEXT UNIQUE``, ``digest`` (binary
 BLAKE2b-128 of the UTF-8 text: re-adding an id is a no-op when equal, a reported conflict
@@ -54,8 +55,10 @@ no rows, as in ``find``).
 ``bands_recent`` and ``pbands_recent``: the same columns and keys as ``bands`` and
 ``pbands`` (the recent tier). A document's band rows are in one of the two tables: an add
 writes them to the recent tier, and when that holds more than ``dedup.index.RECENT_MIN``
-documents and more than a ``RECENT_RATIO``-th of the keys below ``recent_from``, the add moves them all into the
-main table in one sorted statement, inside its transaction. Lookups read both. Band keys are
+documents and more than a ``RECENT_RATIO``-th of the keys below ``recent_from``, a merge round
+starts: each add batch from then on moves the rows of a few bands (in proportion to its size)
+into the main table, in key order, inside its transaction, until every band has moved.
+Lookups read both. Band keys are
 random, so a batch's rows land on every page of a large B-tree: at 1,000,000 indexed, a
 batch of 5,000 articles rewrote nearly all 50,000 pages of ``bands`` (800 MB in the WAL and
 again at the checkpoint), a cost the small recent table does not have and the merge pays
