@@ -328,6 +328,31 @@ def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, target, generated, mon
         assert index_files(ix, tmp_path / "end") == batch_files(docs, Config(), tmp_path / "batch")
 
 
+def test_a_failed_merge_leaves_the_batch_uncommitted(tmp_path, target, generated, monkeypatch):
+    """A merge is part of its add batch's transaction: a failure in the middle of it (after rows were copied
+    to the main table, before the round's state is written) rolls the whole batch back, and the add then
+    succeeds when run again."""
+    monkeypatch.setattr(dedup.index, "RECENT_MIN", 30)
+    docs = generated[:80]
+    with Index.open(target) as ix:
+        ix.add(docs[:30], batch_size=30)
+        real = Index._set_meta
+
+        def fail(self, name, value):
+            if name == "merge_next":
+                raise KeyboardInterrupt  # as a signal would, between two statements of the merge
+            real(self, name, value)
+        monkeypatch.setattr(Index, "_set_meta", fail)
+        with pytest.raises(KeyboardInterrupt):
+            ix.add(docs[30:], batch_size=50)
+        assert ix.stats()["documents"] == 30 and ix.check() == []
+        assert ix.db.rows("SELECT count(*) FROM bands")[0][0] == 0
+        monkeypatch.setattr(Index, "_set_meta", real)
+        assert len(ix.add(docs[30:], batch_size=50).added) == 50
+        assert ix.check() == [] and ix.db.rows("SELECT count(*) FROM bands")[0][0] > 0
+        assert index_files(ix, tmp_path / "inc") == batch_files(docs, Config(), tmp_path / "batch")
+
+
 def test_older_format_gets_the_recent_tier_on_open(tmp_path, target):
     """An index of format 2 (no recent tier: every band row in the main tables) is given the tier's empty
     tables when opened, and reads and grows as a new one."""
