@@ -803,9 +803,7 @@ class Index:
         cap = self.config.lsh.max_bucket
         db = self.db
         both = {t: f"(SELECT * FROM {t} UNION ALL SELECT * FROM {TIERS[t]}) AS t" for t in TIERS}  # either tier
-        big = any(db.rows(f"SELECT 1 FROM {both[t]} GROUP BY band, key HAVING count(*) > ? LIMIT 1", (cap,))
-                  for t in TIERS)
-        if not big:
+        if not any(db.rows(sql, (cap,)) for t in TIERS for sql in _oversized(t)):
             return np.ones(len(left), bool)
         b = np.array(db.rows(f"SELECT band, key, doc FROM {both['bands']}"), np.int64).reshape(-1, 3)
         found = [_bucket_candidates(b[:, 0], b[:, 1], np.array([index[k] for k in b[:, 2].tolist()], np.int64),
@@ -826,6 +824,16 @@ class Index:
         """Problems found (empty list: consistent): engine integrity, signatures, sets, bands, pairs, clusters,
         story tables."""
         return check_index(self)
+
+
+def _oversized(main: str) -> tuple[str, str]:
+    """Two statements, one of which gives a row if a bucket of ``main`` and its recent tier together holds more
+    than ``?`` rows: the main table's buckets grouped in key order, and each of the recent tier's (fewer)
+    buckets with the main table's count added. Grouping the union of the two sorted every row first: 18 s and
+    2.4 GB at 1,000,000 indexed, against 3.6 + 1.0 s."""
+    return (f"SELECT 1 FROM {main} GROUP BY band, key HAVING count(*) > ? LIMIT 1",
+            f"SELECT 1 FROM (SELECT band, key, count(*) AS n FROM {TIERS[main]} GROUP BY band, key) AS r "
+            f"WHERE r.n + (SELECT count(*) FROM {main} AS m WHERE m.band = r.band AND m.key = r.key) > ? LIMIT 1")
 
 
 def _bucket_candidates(band: np.ndarray, key: np.ndarray, member: np.ndarray, max_bucket: int) -> np.ndarray:

@@ -328,6 +328,24 @@ def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, target, generated, mon
         assert index_files(ix, tmp_path / "end") == batch_files(docs, Config(), tmp_path / "batch")
 
 
+def test_bucket_split_across_tiers_is_capped_as_find_caps_it(tmp_path, target, monkeypatch):
+    """A bucket over max_bucket whose rows are half in the main table and half in the recent tier (neither
+    part over the cap) is capped in the export as find caps it."""
+    config = Config(lsh=LSHParams(max_bucket=4))
+    docs = _boilerplate_corpus()
+    notices, rest = docs[:12], docs[12:]
+    first, second = rest + notices[:4], notices[4:8]
+    with Index.open(target, config) as ix:
+        monkeypatch.setattr(dedup.index, "RECENT_MIN", 3)
+        ix.add(first, batch_size=len(first))  # moved to the main table in this batch
+        monkeypatch.setattr(dedup.index, "RECENT_MIN", 1000)
+        ix.add(second)  # stays in the recent tier
+        assert ix.db.rows("SELECT max(n) FROM (SELECT count(*) AS n FROM bands GROUP BY band, key) AS g")[0][0] == 4
+        assert ix.db.rows("SELECT count(*) FROM bands_recent")[0][0] == 4 * ix.bands
+        got = index_files(ix, tmp_path / "inc")
+    assert got == batch_files(first + second, config, tmp_path / "batch")
+
+
 def test_a_failed_merge_leaves_the_batch_uncommitted(tmp_path, target, generated, monkeypatch):
     """A merge is part of its add batch's transaction: a failure in the middle of it (after rows were copied
     to the main table, before the round's state is written) rolls the whole batch back, and the add then
