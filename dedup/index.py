@@ -29,12 +29,12 @@ once it is on disk (SQLite: the WAL fsynced; PostgreSQL: ``synchronous_commit=on
 so a batch reported committed survives a power loss as well as the SIGKILL of the
 process.
 
-Band keys are written to a small recent tier and moved into the main band tables,
-in key order and a few bands a batch, once the tier has grown past ``RECENT_MIN``
-documents and a ``RECENT_RATIO``-th of the rest (inside each batch's transaction: a
-crash leaves a band's rows in one tier or the other, never both or neither). Random band keys written
-straight into a large B-tree dirty nearly every page per batch; see the format in
-:mod:`dedup.index_store`.
+In SQLite, band keys are written to a small recent tier and moved into the main band
+tables, in key order and a few bands a batch, once the tier has grown past
+``RECENT_MIN`` documents and a ``RECENT_RATIO``-th of the rest (inside each batch's
+transaction: a crash leaves a band's rows in one tier or the other, never both or
+neither). Random band keys written straight into a large B-tree dirty nearly every
+page per batch; see the format in :mod:`dedup.index_store`.
 
 Incremental versus batch
 ------------------------
@@ -399,9 +399,9 @@ class Index:
             db.insert("sets", ("doc", "data"),
                       [(int(keys[i]), set_blob(sk.set_data[ip[i]:ip[i + 1]])) for i in range(n)])
         rows = self._band_rows(sk.signatures, keys)
-        db.insert("bands_recent", ("band", "key", "doc"), rows)
+        db.insert(TIERS["bands"] if db.recent_tier else "bands", ("band", "key", "doc"), rows)
         prows = self._paragraph_rows(sk, keys) if self.containment else []
-        db.insert("pbands_recent", ("band", "key", "doc", "para"), prows)
+        db.insert(TIERS["pbands"] if db.recent_tier else "pbands", ("band", "key", "doc", "para"), prows)
         cands = self._candidates(rows, [r[:3] for r in prows])
         mem = {int(keys[i]): (new[i][0].id, sk.signatures[i], self._set_of(sk, i), int(sizes[i]))
                for i in range(n)}
@@ -414,7 +414,8 @@ class Index:
             for item, k in zip(items, keys.tolist()):
                 item.key = k
             self.stories.add(items, self._copies(found))
-        self._merge_recent(int(keys[-1]), n)
+        if db.recent_tier:
+            self._merge_recent(int(keys[-1]), n)
         return (len(found), [new[i][0].id for i in np.flatnonzero(cleaned)],
                 [new[i][0].id for i in np.flatnonzero(sizes == 0)])
 
@@ -482,7 +483,8 @@ class Index:
         out: set[tuple[int, int]] = set()
         for table, qrows in (("bands", rows), ("pbands", prows)):
             if qrows:
-                out |= self.db.candidates((table, TIERS[table]), qrows)
+                tiers = (table, TIERS[table]) if self.db.recent_tier else (table,)  # else it stays empty
+                out |= self.db.candidates(tiers, qrows)
         return sorted(out)
 
     def _load(self, keys: Iterable[int]) -> dict:

@@ -81,6 +81,8 @@ CREATE INDEX story_links_b ON story_links(b);
 class SQLiteBackend:
     """One SQLite connection (autocommit; explicit ``BEGIN IMMEDIATE`` for writes)."""
 
+    recent_tier = True  # a commit writes every page it dirtied: random band keys dirty all of a large table
+
     def __init__(self, con: sqlite3.Connection, path: Path) -> None:
         self.con, self.path, self.where = con, path, str(path)
 
@@ -266,7 +268,8 @@ def upgrade(con: sqlite3.Connection, path: Path) -> None:
     except sqlite3.Error as e:
         if con.in_transaction:
             con.execute("ROLLBACK")
-        raise _fail(path, f"an index of format < {RECENT_VERSION} needs its recent band tables added, and they could not be ({e})") from None
+        raise _fail(path, f"an index of format < {RECENT_VERSION} needs its recent band tables added, and they "
+                          f"could not be ({e})") from None
 
 
 def create_schema(con: sqlite3.Connection, meta: dict[str, object]) -> bool:

@@ -53,12 +53,14 @@ bits. One row per band of every non-empty document (empty texts match nothing an
 no rows, as in ``find``).
 
 ``bands_recent`` and ``pbands_recent``: the same columns and keys as ``bands`` and
-``pbands`` (the recent tier). A document's band rows are in one of the two tables: an add
-writes them to the recent tier, and when that holds more than ``dedup.index.RECENT_MIN``
-documents and more than a ``RECENT_RATIO``-th of the keys below ``recent_from``, a merge round
-starts: each add batch from then on moves the rows of a few bands (in proportion to its size)
-into the main table, in key order, inside its transaction, until every band has moved.
-Lookups read both. Band keys are
+``pbands`` (the recent tier). A document's band rows are in one of the two tables. In
+SQLite an add writes them to the recent tier, and when that holds more than
+``dedup.index.RECENT_MIN`` documents and more than a ``RECENT_RATIO``-th of the keys below
+``recent_from``, a merge round starts: each add batch from then on moves the rows of a few
+bands (in proportion to its size) into the main table, in key order, inside its
+transaction, until every band has moved. Lookups read both. PostgreSQL writes to the
+main tables and its tier stays empty: there moving rows measured slower than writing
+them in place. Band keys are
 random, so a batch's rows land on every page of a large B-tree: at 1,000,000 indexed, a
 batch of 5,000 articles rewrote nearly all 50,000 pages of ``bands`` (800 MB in the WAL and
 again at the checkpoint), a cost the small recent table does not have and the merge pays
@@ -132,6 +134,7 @@ class Backend(Protocol):
     """A connection to one index. SQL uses ``?`` placeholders; lists go through :meth:`any`/:meth:`arg`."""
 
     where: str  # the file or the URL (without password), for messages
+    recent_tier: bool  # whether adds write band rows to the recent tier (else to the main tables)
 
     def rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
         """Run one statement; its rows ([] for statements returning none)."""

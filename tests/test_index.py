@@ -264,20 +264,42 @@ def test_remove_then_export_equals_find_on_the_rest(tmp_path, target, generated)
         assert index_files(ix, tmp_path / "inc") == want
 
 
-# -- the recent band tier -----------------------------------------------------------------------------------------
+# -- the recent band tier (SQLite) -------------------------------------------------------------------------------
+
+@pytest.fixture
+def tiered(tmp_path) -> str:
+    """A new index on the backend that writes band rows to the recent tier (SQLite; PostgreSQL writes them to the
+    main tables, see test_postgres_writes_band_rows_to_the_main_tables)."""
+    return str(tmp_path / "ix.dedup")
+
+
+def test_postgres_writes_band_rows_to_the_main_tables(target):
+    """Only SQLite uses the recent tier (which holds everything, below RECENT_MIN documents); on PostgreSQL its
+    tables stay empty."""
+    docs = example_docs()
+    with Index.open(target) as ix:
+        add_in_parts(ix, docs, parts=3)
+        rows = _tier_rows(ix)
+        live = ix.db.rows("SELECT count(*) FROM docs WHERE size > 0")[0][0]
+        assert rows["bands"] + rows["bands_recent"] == live * ix.bands
+        assert rows["bands" if target.startswith("postgresql") else "bands_recent"] > 0
+        assert rows["bands_recent" if target.startswith("postgresql") else "bands"] == 0
+        assert ix.check() == []
+
+
 
 def _tier_rows(ix: Index) -> dict[str, int]:
     return {t: ix.db.rows(f"SELECT count(*) FROM {t}")[0][0] for t in ("bands", "bands_recent", "pbands",
                                                                          "pbands_recent")}
 
 
-def test_recent_tier_merges_and_reads_both(tmp_path, target, generated, monkeypatch):
+def test_recent_tier_merges_and_reads_both(tmp_path, tiered, generated, monkeypatch):
     """Band rows go to the recent tier and move to the main tables when it grows; lookups, exports, removes and
     the check see both (small thresholds here, so that merges happen at a few hundred documents)."""
     monkeypatch.setattr(dedup.index, "RECENT_MIN", 30)
     monkeypatch.setattr(dedup.index, "RECENT_RATIO", 2)
     want = batch_files(generated, CONTAINMENT, tmp_path / "batch")
-    with Index.open(target, CONTAINMENT) as ix:
+    with Index.open(tiered, CONTAINMENT) as ix:
         ix.add(generated[:20], batch_size=20)
         assert _tier_rows(ix)["bands"] == 0 and _tier_rows(ix)["bands_recent"] == 20 * ix.bands  # no merge yet
         add_in_parts(ix, generated[20:], parts=3, batch_size=40)
@@ -301,13 +323,13 @@ def test_recent_tier_merges_and_reads_both(tmp_path, target, generated, monkeypa
         assert index_files(ix, tmp_path / "removed") == batch_files(rest, CONTAINMENT, tmp_path / "batch-rest")
 
 
-def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, target, generated, monkeypatch):
+def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, tiered, generated, monkeypatch):
     """A merge moves bands in proportion to the batch: one-document adds move one band each (not the whole
     table at once), and the results are those of find at every step of the round."""
     monkeypatch.setattr(dedup.index, "RECENT_MIN", 40)
     monkeypatch.setattr(dedup.index, "RECENT_RATIO", 1000)
     docs = generated[:40 + 60]
-    with Index.open(target) as ix:
+    with Index.open(tiered) as ix:
         step = -(-ix.bands // 40)
         ix.add(docs[:40], batch_size=40)
         assert ix.db.rows("SELECT count(*) FROM bands")[0][0] == 0  # 40 documents: not more than RECENT_MIN
@@ -328,14 +350,14 @@ def test_recent_tier_merges_a_few_bands_a_batch(tmp_path, target, generated, mon
         assert index_files(ix, tmp_path / "end") == batch_files(docs, Config(), tmp_path / "batch")
 
 
-def test_bucket_split_across_tiers_is_capped_as_find_caps_it(tmp_path, target, monkeypatch):
+def test_bucket_split_across_tiers_is_capped_as_find_caps_it(tmp_path, tiered, monkeypatch):
     """A bucket over max_bucket whose rows are half in the main table and half in the recent tier (neither
     part over the cap) is capped in the export as find caps it."""
     config = Config(lsh=LSHParams(max_bucket=4))
     docs = _boilerplate_corpus()
     notices, rest = docs[:12], docs[12:]
     first, second = rest + notices[:4], notices[4:8]
-    with Index.open(target, config) as ix:
+    with Index.open(tiered, config) as ix:
         monkeypatch.setattr(dedup.index, "RECENT_MIN", 3)
         ix.add(first, batch_size=len(first))  # moved to the main table in this batch
         monkeypatch.setattr(dedup.index, "RECENT_MIN", 1000)
@@ -346,13 +368,13 @@ def test_bucket_split_across_tiers_is_capped_as_find_caps_it(tmp_path, target, m
     assert got == batch_files(first + second, config, tmp_path / "batch")
 
 
-def test_a_failed_merge_leaves_the_batch_uncommitted(tmp_path, target, generated, monkeypatch):
+def test_a_failed_merge_leaves_the_batch_uncommitted(tmp_path, tiered, generated, monkeypatch):
     """A merge is part of its add batch's transaction: a failure in the middle of it (after rows were copied
     to the main table, before the round's state is written) rolls the whole batch back, and the add then
     succeeds when run again."""
     monkeypatch.setattr(dedup.index, "RECENT_MIN", 30)
     docs = generated[:80]
-    with Index.open(target) as ix:
+    with Index.open(tiered) as ix:
         ix.add(docs[:30], batch_size=30)
         real = Index._set_meta
 
@@ -385,7 +407,7 @@ def test_older_format_gets_the_recent_tier_on_open(tmp_path, target):
         assert json.loads(ix.db.rows("SELECT value FROM meta WHERE name = 'format_version'")[0][0]) == FORMAT_VERSION
         assert _tier_rows(ix)["bands_recent"] == 0 and ix.check() == []
         ix.add(docs[20:])
-        assert _tier_rows(ix)["bands_recent"] > 0 and ix.check() == []
+        assert (_tier_rows(ix)["bands_recent"] > 0) == ix.db.recent_tier and ix.check() == []
         assert index_files(ix, tmp_path / "inc") == batch_files(docs, Config(), tmp_path / "batch")
 
 
