@@ -69,8 +69,8 @@ from .errors import IncompatibleSignatures, ParameterError
 from .index_check import check_index
 from .index_postgres import is_url, open_postgres
 from .index_sqlite import open_sqlite
-from .index_store import (APPLICATION, FORMAT_VERSION, TIERS, Backend, IndexFileError, set_blob, set_from_blob,
-                          sig_blob, sig_from_blobs, signed)
+from .index_store import (APPLICATION, FORMAT_VERSION, TIERS, Backend, IndexFileError, both_tiers, set_blob,
+                          set_from_blob, sig_blob, sig_from_blobs, signed)
 from .index_stories import StoryGuess, StoryIndex, story_params, story_settings
 from .index_story_items import prepare, preparing
 from .lsh import Candidates, band_keys, band_pairs, bands_for, unique_pairs
@@ -804,13 +804,12 @@ class Index:
         """Mask of the (sorted) pairs that ``find`` would have as candidates, given its max_bucket cap."""
         cap = self.config.lsh.max_bucket
         db = self.db
-        both = {t: f"(SELECT * FROM {t} UNION ALL SELECT * FROM {TIERS[t]}) AS t" for t in TIERS}  # either tier
         if not any(db.rows(sql, (cap,)) for t in TIERS for sql in _oversized(t)):
             return np.ones(len(left), bool)
-        b = np.array(db.rows(f"SELECT band, key, doc FROM {both['bands']}"), np.int64).reshape(-1, 3)
+        b = np.array(db.rows(f"SELECT band, key, doc FROM {both_tiers('bands')}"), np.int64).reshape(-1, 3)
         found = [_bucket_candidates(b[:, 0], b[:, 1], np.array([index[k] for k in b[:, 2].tolist()], np.int64),
                                     cap)]
-        pb = np.array(db.rows(f"SELECT band, key, doc, para FROM {both['pbands']}"), np.int64).reshape(-1, 4)
+        pb = np.array(db.rows(f"SELECT band, key, doc, para FROM {both_tiers('pbands')}"), np.int64).reshape(-1, 4)
         if len(pb):
             doc = np.array([index[k] for k in pb[:, 2].tolist()], np.int64)
             para_doc, pid = np.unique(np.stack([doc, pb[:, 3]], axis=1), axis=0, return_inverse=True)

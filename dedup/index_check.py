@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .index_store import sig_from_blobs
+from .index_store import both_tiers, sig_from_blobs
 from .minhash import EMPTY
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def check_index(ix: "Index") -> list[str]:
 
 def _check_bands(ix: "Index", docs: list, sigs: np.ndarray, keyset: set[int], live: set[int]) -> list[str]:
     db, problems = ix.db, []
-    both = "(SELECT * FROM bands UNION ALL SELECT * FROM bands_recent) AS t"  # a document's rows: in either tier
+    both = both_tiers("bands")
     counts = dict(db.rows(f"SELECT doc, count(*) FROM {both} GROUP BY doc"))
     if set(counts) - keyset:
         problems.append(f"orphan bands for doc keys {sorted(set(counts) - keyset)[:5]}")
@@ -55,7 +55,7 @@ def _check_bands(ix: "Index", docs: list, sigs: np.ndarray, keyset: set[int], li
         stored = set(db.rows(f"SELECT band, key, doc FROM {both}"))
         if expect != stored:
             problems.append(f"{len(expect ^ stored)} band rows differ from the signatures")
-    orphan = {r[0] for r in db.rows("SELECT doc FROM pbands UNION SELECT doc FROM pbands_recent")} - keyset
+    orphan = {r[0] for r in db.rows(f"SELECT DISTINCT doc FROM {both_tiers('pbands')}")} - keyset
     if orphan:
         problems.append(f"orphan paragraph bands for doc keys {sorted(orphan)[:5]}")
     if ix.store_sets:

@@ -126,6 +126,11 @@ STORY_TABLES = ("story_docs", "apost", "anchor_df", "term_df", "lang_n", "story_
 TABLES = CORE_TABLES + STORY_TABLES
 
 
+def both_tiers(main: str) -> str:
+    """A FROM clause of the rows of band table ``main`` and of its recent tier (a document's rows are in one)."""
+    return f"(SELECT * FROM {main} UNION ALL SELECT * FROM {TIERS[main]}) AS t"
+
+
 class IndexFileError(DedupError):
     """An index is missing, corrupt, not a database, not a dedup index, or too new."""
 
